@@ -1,0 +1,108 @@
+"""`psa` command line: one entry point, one subcommand per job (DESIGN.md §4).
+
+Each subcommand's work lives in its own layer; this module only parses arguments and imports
+the implementation lazily so that `psa relay` never loads Qt and `psa --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from console import __version__
+
+#: subcommand -> "module:function" taking the parsed namespace and returning an exit code.
+_COMMANDS: dict[str, str] = {
+    "sandbox": "console.sandbox.runner:run",
+    "relay": "console.relay.command:run",
+}
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 0..65535: {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="psa",
+        description="PSA Technician Console: Odoo 19 + Pulseway + RocketCyber.",
+    )
+    parser.add_argument("--version", action="version", version=f"psa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the Odoo 19 / Pulseway / RocketCyber stand-ins on loopback",
+        description=(
+            "Run protocol-faithful stand-ins on loopback, seeded with demo data. Prints one JSON "
+            'line {"ready": true, ...urls} on stdout when listening; Ctrl+C stops.'
+        ),
+    )
+    sandbox.add_argument("--odoo-port", type=_port, default=8069, help="0 picks a free port")
+    sandbox.add_argument("--pulseway-port", type=_port, default=8071, help="0 picks a free port")
+    sandbox.add_argument("--rocketcyber-port", type=_port, default=8072, help="0 picks a free port")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    sandbox.add_argument("--data", metavar="DIR", help="keep the SQLite databases in DIR")
+    sandbox.add_argument("--db", default="psa", help="name of the Odoo database (default psa)")
+    sandbox.add_argument(
+        "--size", choices=("empty", "small", "demo", "large"), default="small",
+        help="how much seeded data (default small)",
+    )
+    sandbox.add_argument(
+        "--traffic", type=_positive_float, default=0.0, metavar="RATE",
+        help="Pulseway notifications per second sent to --webhook-url (0: none)",
+    )
+    sandbox.add_argument("--webhook-url", help="where the Pulseway stand-in delivers webhooks")
+
+    relay = sub.add_parser(
+        "relay",
+        help="run the webhook relay",
+        description="Durable webhook ingest, event log, live SSE stream and pollers.",
+    )
+    relay.add_argument("--config", metavar="FILE", help="TOML config (default: platform config dir)")
+    relay.add_argument("--db", metavar="FILE", help="SQLite event store (default: platform data dir)")
+    relay.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    relay.add_argument("--port", type=_port, default=None, help="port (default 8765)")
+    relay.add_argument("--workers", type=int, default=None, help="ingest worker processes")
+    return parser
+
+
+def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
+    module_name, _, func_name = target.partition(":")
+    module = importlib.import_module(module_name)
+    func: Callable[[argparse.Namespace], int] = getattr(module, func_name)
+    return func
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _resolve(_COMMANDS[args.command])(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure product rules: no Qt, no I/O. Plain data in, plain data out."""
