@@ -63,11 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--data", metavar="DIR", help="keep the SQLite databases in DIR")
     sandbox.add_argument("--db", default="psa", help="name of the Odoo database (default psa)")
     sandbox.add_argument(
-        "--size", choices=("empty", "small", "demo", "large"), default="small",
+        "--size",
+        choices=("empty", "small", "demo", "large"),
+        default="small",
         help="how much seeded data (default small)",
     )
     sandbox.add_argument(
-        "--traffic", type=_positive_float, default=0.0, metavar="RATE",
+        "--traffic",
+        type=_positive_float,
+        default=0.0,
+        metavar="RATE",
         help="Pulseway notifications per second sent to --webhook-url (0: none)",
     )
     sandbox.add_argument("--webhook-url", help="where the Pulseway stand-in delivers webhooks")
@@ -77,8 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the webhook relay",
         description="Durable webhook ingest, event log, live SSE stream and pollers.",
     )
-    relay.add_argument("--config", metavar="FILE", help="TOML config (default: platform config dir)")
-    relay.add_argument("--db", metavar="FILE", help="SQLite event store (default: platform data dir)")
+    relay.add_argument(
+        "--config", metavar="FILE", help="TOML config (default: platform config dir)"
+    )
+    relay.add_argument(
+        "--db", metavar="FILE", help="SQLite event store (default: platform data dir)"
+    )
     relay.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     relay.add_argument("--port", type=_port, default=None, help="port (default 8765)")
     relay.add_argument("--workers", type=int, default=None, help="ingest worker processes")

@@ -37,4 +37,6 @@ def ticket_priority(
     mapping = {k.lower(): v for k, v in (priority_map or DEFAULT_PRIORITY_MAP).items()}
     if alert_priority is None:
         return mapping.get("default", DEFAULT_TICKET_PRIORITY)
-    return mapping.get(alert_priority.strip().lower(), mapping.get("default", DEFAULT_TICKET_PRIORITY))
+    return mapping.get(
+        alert_priority.strip().lower(), mapping.get("default", DEFAULT_TICKET_PRIORITY)
+    )
