@@ -1,1 +1,1 @@
-
+"""Qt only: main window, panes, models, delegates, dialogs, wall mode."""

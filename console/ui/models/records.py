@@ -1,0 +1,509 @@
+"""Table models for the panes: rows in a Python list, columns described once, live upserts batched.
+
+``RecordTableModel`` holds every row a pane has loaded (plain dicts keyed by ``key``) and exposes
+them through Qt's item-model interface. Live updates (SSE events, refreshed pages) go through
+``queue_upsert`` and are applied on a short timer in one ``beginInsertRows``/``endInsertRows``
+and one ``dataChanged`` per run of changed rows — never a model reset per event.
+
+``FilterSortProxyModel`` filters and sorts in Python over precomputed lower-case "haystacks"
+rather than through ``QSortFilterProxyModel``: calling back into Python's ``data()`` for each of
+100,000 rows costs half a second per keystroke, a list comprehension over cached strings a few
+milliseconds (measured; see bench/console).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractProxyModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+Row = dict[str, Any]
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+#: The row dict behind an index (for detail panels and actions).
+RecordRole = int(Qt.ItemDataRole.UserRole) + 1
+#: A value that sorts correctly (numbers as numbers, dates as ISO strings).
+SortRole = int(Qt.ItemDataRole.UserRole) + 2
+#: The row's key (Odoo id, event seq).
+KeyRole = int(Qt.ItemDataRole.UserRole) + 3
+
+
+def _text(value: Any) -> str:
+    if value is None or value is False:
+        return ""
+    if isinstance(value, list | tuple) and len(value) == 2 and isinstance(value[0], int):
+        return str(value[1])  # Odoo many2one [id, display_name]
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a pane: where its value comes from and how it shows."""
+
+    key: str
+    title: str
+    width: int = 120
+    #: turns the row into the displayed text; default: the field's value (many2one → name)
+    display: Callable[[Mapping[str, Any]], str] | None = None
+    #: turns the row into a sortable value; default: the display text, case-folded
+    sort_value: Callable[[Mapping[str, Any]], Any] | None = None
+    alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    #: extra roles (decoration, foreground, tooltip) computed from the row
+    roles: Mapping[int, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
+    hidden_by_default: bool = False
+
+    def text(self, row: Mapping[str, Any]) -> str:
+        if self.display is not None:
+            return self.display(row)
+        return _text(row.get(self.key))
+
+    def sort_key(self, row: Mapping[str, Any]) -> Any:
+        if self.sort_value is not None:
+            return self.sort_value(row)
+        return self.text(row).casefold()
+
+
+class RecordTableModel(QAbstractTableModel):
+    """Rows of one pane. The GUI thread owns it; feed it from coroutines on the qasync loop."""
+
+    #: emitted after a batch of live changes was applied: (inserted, updated)
+    batchApplied = Signal(int, int)
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        key: str = "id",
+        coalesce_ms: int = 100,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.columns: list[Column] = list(columns)
+        self.key = key
+        self._rows: list[Row] = []
+        self._index_of: dict[Any, int] = {}
+        self._pending: dict[Any, Row] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(coalesce_ms)
+        self._timer.timeout.connect(self.flush)
+
+    # ------------------------------------------------------------------ Qt interface
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(row)
+        if role == RecordRole:
+            return row
+        if role == KeyRole:
+            return row.get(self.key)
+        if role == SortRole:
+            return column.sort_key(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(column.alignment)
+        compute = column.roles.get(role)
+        if compute is not None:
+            return compute(row)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.columns[section].title
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(self.columns[section].alignment)
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # ------------------------------------------------------------------ access
+    def record(self, row: int) -> Row:
+        return self._rows[row]
+
+    def records(self) -> list[Row]:
+        return self._rows
+
+    def row_of(self, key: Any) -> int | None:
+        return self._index_of.get(key)
+
+    def column_of(self, key: str) -> int:
+        for number, column in enumerate(self.columns):
+            if column.key == key:
+                return number
+        raise KeyError(key)
+
+    # ------------------------------------------------------------------ loading
+    def clear(self) -> None:
+        self._pending.clear()
+        if not self._rows:
+            return
+        self.beginResetModel()
+        self._rows = []
+        self._index_of = {}
+        self.endResetModel()
+
+    def append_rows(self, rows: Iterable[Row]) -> None:
+        """Append a loaded page (rows whose key is already present update in place)."""
+        new: list[Row] = []
+        updated: list[int] = []
+        seen: set[Any] = set()
+        for row in rows:
+            key = row.get(self.key)
+            existing = self._index_of.get(key)
+            if existing is not None:
+                self._rows[existing] = row
+                updated.append(existing)
+            elif key not in seen:
+                seen.add(key)
+                new.append(row)
+        self._emit_updates(updated)
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for offset, row in enumerate(new):
+                self._index_of[row.get(self.key)] = first + offset
+            self._rows.extend(new)
+            self.endInsertRows()
+
+    def queue_upsert(self, row: Row) -> None:
+        """Schedule an insert-or-update; applied with others on the coalescing timer."""
+        key = row.get(self.key)
+        pending = self._pending.get(key)
+        self._pending[key] = {**pending, **row} if pending else row
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Apply queued upserts now (the timer calls this; tests may too)."""
+        self._timer.stop()
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        new: list[Row] = []
+        updated: list[int] = []
+        for key, row in batch.items():
+            existing = self._index_of.get(key)
+            if existing is None:
+                new.append(row)
+            else:
+                self._rows[existing] = {**self._rows[existing], **row}
+                updated.append(existing)
+        self._emit_updates(updated)
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for offset, row in enumerate(new):
+                self._index_of[row.get(self.key)] = first + offset
+            self._rows.extend(new)
+            self.endInsertRows()
+        self.batchApplied.emit(len(new), len(updated))
+
+    def remove_keys(self, keys: Iterable[Any]) -> None:
+        """Remove rows (e.g. records that left the SA scope), one signal per contiguous run."""
+        rows = sorted({r for k in keys if (r := self._index_of.get(k)) is not None}, reverse=True)
+        for row in rows:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+        if rows:
+            self._index_of = {r.get(self.key): n for n, r in enumerate(self._rows)}
+
+    def _emit_updates(self, rows: list[int]) -> None:
+        if not rows:
+            return
+        rows.sort()
+        last_column = len(self.columns) - 1
+        start = previous = rows[0]
+        for row in [*rows[1:], None]:
+            if row is not None and row == previous + 1:
+                previous = row
+                continue
+            self.dataChanged.emit(self.index(start, 0), self.index(previous, last_column))
+            if row is not None:
+                start = previous = row
+
+
+class FilterSortProxyModel(QAbstractProxyModel):
+    """Incremental, case-insensitive filtering across visible columns, and sorting, in Python.
+
+    Keeps ``_source_rows`` (source row numbers in display order) and its inverse. A keystroke
+    recomputes the list with one comprehension over cached per-row haystacks; live inserts in
+    the source are filtered and appended without disturbing the rest.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._needle = ""
+        self._hidden: set[int] = set()
+        self._haystacks: list[str] = []
+        self._source_rows: list[int] = []
+        self._proxy_row_of: dict[int, int] = {}
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
+        self._extra_filter: Callable[[Row], bool] | None = None
+
+    # ------------------------------------------------------------------ wiring
+    def setSourceModel(self, source: QAbstractItemModel) -> None:
+        old = self.sourceModel()
+        if old is not None:
+            for signal, slot in self._connections(old):
+                signal.disconnect(slot)
+        self.beginResetModel()
+        super().setSourceModel(source)
+        for signal, slot in self._connections(source):
+            signal.connect(slot)
+        self._rebuild()
+        self.endResetModel()
+
+    def _connections(self, source: QAbstractItemModel) -> list[tuple[Any, Callable[..., None]]]:
+        return [
+            (source.rowsInserted, self._on_rows_inserted),
+            (source.rowsRemoved, self._on_rows_removed),
+            (source.dataChanged, self._on_data_changed),
+            (source.modelReset, self._on_reset),
+            (source.layoutChanged, self._on_reset),
+        ]
+
+    def _records(self) -> RecordTableModel:
+        source = self.sourceModel()
+        assert isinstance(source, RecordTableModel)
+        return source
+
+    # ------------------------------------------------------------------ filtering
+    def filter_text(self) -> str:
+        return self._needle
+
+    def set_filter_text(self, text: str) -> None:
+        needle = text.strip().casefold()
+        if needle == self._needle:
+            return
+        self._needle = needle
+        self._refilter()
+
+    def set_extra_filter(self, predicate: Callable[[Row], bool] | None) -> None:
+        """A structured filter (state, severity...) on top of the text filter."""
+        self._extra_filter = predicate
+        self._refilter()
+
+    def set_hidden_columns(self, hidden: Iterable[int]) -> None:
+        """Columns hidden in the view do not match the filter text."""
+        hidden_set = set(hidden)
+        if hidden_set == self._hidden:
+            return
+        self._hidden = hidden_set
+        self._haystacks = [self._haystack(r) for r in self._records().records()]
+        if self._needle:
+            self._refilter()
+
+    def _haystack(self, row: Row) -> str:
+        columns = self._records().columns
+        return "\x1f".join(
+            c.text(row).casefold() for n, c in enumerate(columns) if n not in self._hidden
+        )
+
+    def _accepts(self, source_row: int) -> bool:
+        if self._needle and self._needle not in self._haystacks[source_row]:
+            return False
+        if self._extra_filter is not None:
+            return self._extra_filter(self._records().record(source_row))
+        return True
+
+    def _matching(self, rows: Iterable[int]) -> list[int]:
+        needle, haystacks, extra = self._needle, self._haystacks, self._extra_filter
+        if extra is None:
+            if not needle:
+                return list(rows)
+            return [r for r in rows if needle in haystacks[r]]
+        records = self._records().records()
+        return [r for r in rows if (not needle or needle in haystacks[r]) and extra(records[r])]
+
+    def _ordered(self, rows: list[int]) -> list[int]:
+        if self._sort_column < 0:
+            return rows
+        source = self._records()
+        column = source.columns[self._sort_column]
+        records = source.records()
+        return sorted(
+            rows,
+            key=lambda r: _sortable(column.sort_key(records[r])),
+            reverse=self._sort_order == Qt.SortOrder.DescendingOrder,
+        )
+
+    def _rebuild(self) -> None:
+        source = self.sourceModel()
+        if not isinstance(source, RecordTableModel):
+            self._haystacks, self._source_rows, self._proxy_row_of = [], [], {}
+            return
+        self._haystacks = [self._haystack(r) for r in source.records()]
+        self._set_rows(self._ordered(self._matching(range(len(self._haystacks)))))
+
+    def _set_rows(self, rows: list[int]) -> None:
+        self._source_rows = rows
+        self._proxy_row_of = {s: p for p, s in enumerate(rows)}
+
+    def _refilter(self) -> None:
+        self.layoutAboutToBeChanged.emit()
+        old_persistent = self.persistentIndexList()
+        old_sources = [self.mapToSource(i) for i in old_persistent]
+        self._set_rows(self._ordered(self._matching(range(len(self._haystacks)))))
+        self.changePersistentIndexList(old_persistent, [self.mapFromSource(s) for s in old_sources])
+        self.layoutChanged.emit()
+
+    # ------------------------------------------------------------------ sorting
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort_column = column
+        self._sort_order = order
+        self._refilter()
+
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    def sort_order(self) -> Qt.SortOrder:
+        return self._sort_order
+
+    # ------------------------------------------------------------------ source signals
+    def _on_reset(self) -> None:
+        self.beginResetModel()
+        self._rebuild()
+        self.endResetModel()
+
+    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        source = self._records()
+        records = source.records()
+        self._haystacks.extend(self._haystack(records[r]) for r in range(first, last + 1))
+        if first != len(self._haystacks) - (last - first + 1):
+            # inserted in the middle: indices shift, rebuild (the table model only appends)
+            self._on_reset()
+            return
+        accepted = self._matching(range(first, last + 1))
+        if not accepted:
+            return
+        if self._sort_column < 0:
+            start = len(self._source_rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(accepted) - 1)
+            self._source_rows.extend(accepted)
+            for offset, s in enumerate(accepted):
+                self._proxy_row_of[s] = start + offset
+            self.endInsertRows()
+        else:
+            # keep sort order: a layout change moves persistent indexes (selection) correctly
+            self.layoutAboutToBeChanged.emit()
+            old_persistent = self.persistentIndexList()
+            old_sources = [self.mapToSource(i) for i in old_persistent]
+            self._set_rows(self._ordered(self._source_rows + accepted))
+            self.changePersistentIndexList(
+                old_persistent, [self.mapFromSource(s) for s in old_sources]
+            )
+            self.layoutChanged.emit()
+
+    def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        self._on_reset()
+
+    def _on_data_changed(
+        self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = ()
+    ) -> None:
+        source = self._records()
+        records = source.records()
+        changed = range(top_left.row(), bottom_right.row() + 1)
+        membership_changed = False
+        for r in changed:
+            self._haystacks[r] = self._haystack(records[r])
+            if (r in self._proxy_row_of) != self._accepts(r):
+                membership_changed = True
+        if membership_changed or self._sort_column >= 0:
+            self._refilter()
+            return
+        for r in changed:
+            p = self._proxy_row_of.get(r)
+            if p is not None:
+                self.dataChanged.emit(
+                    self.index(p, top_left.column()), self.index(p, bottom_right.column())
+                )
+
+    # ------------------------------------------------------------------ proxy interface
+    def mapToSource(self, proxy_index: AnyIndex) -> QModelIndex:
+        source = self.sourceModel()
+        if source is None or not proxy_index.isValid():
+            return QModelIndex()
+        row = proxy_index.row()
+        if not 0 <= row < len(self._source_rows):
+            return QModelIndex()
+        return source.index(self._source_rows[row], proxy_index.column())
+
+    def mapFromSource(self, source_index: AnyIndex) -> QModelIndex:
+        if not source_index.isValid():
+            return QModelIndex()
+        row = self._proxy_row_of.get(source_index.row())
+        if row is None:
+            return QModelIndex()
+        return self.index(row, source_index.column())
+
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if parent.isValid() or not (0 <= row < len(self._source_rows)):
+            return QModelIndex()
+        if not 0 <= column < self.columnCount():
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def parent(self, index: AnyIndex = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        return QModelIndex()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._source_rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        source = self.sourceModel()
+        return 0 if parent.isValid() or source is None else source.columnCount()
+
+    def hasChildren(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and bool(self._source_rows)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        source = self.sourceModel()
+        if source is None:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return source.headerData(section, orientation, role)
+        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._source_rows):
+            return section + 1
+        return None
+
+    def record_at(self, proxy_row: int) -> Row:
+        return self._records().record(self._source_rows[proxy_row])
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    """Sort keys of mixed types without TypeError: empties last, numbers before text."""
+    if value is None or value is False or value == "":
+        return (2, "")
+    if isinstance(value, bool | int | float):
+        return (0, value)
+    return (1, value)
