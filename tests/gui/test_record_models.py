@@ -47,13 +47,13 @@ def proxy(model: RecordTableModel) -> FilterSortProxyModel:
 
 
 def test_table_model_passes_qt_model_tester(qtmodeltester, model: RecordTableModel) -> None:
-    qtmodeltester.check(model, force_py=True)
+    qtmodeltester.check(model)
 
 
 def test_proxy_passes_qt_model_tester_while_filtering(qtmodeltester, proxy) -> None:
-    qtmodeltester.check(proxy, force_py=True)
+    qtmodeltester.check(proxy)
     proxy.set_filter_text("client 1")
-    qtmodeltester.check(proxy, force_py=True)
+    qtmodeltester.check(proxy)
 
 
 def test_many2one_shows_its_display_name(model: RecordTableModel) -> None:
