@@ -15,6 +15,7 @@ from console import __version__
 
 #: subcommand -> "module:function" taking the parsed namespace and returning an exit code.
 _COMMANDS: dict[str, str] = {
+    "console": "console.ui.app:run",
     "sandbox": "console.sandbox.runner:run",
     "relay": "console.relay.command:run",
 }
@@ -47,6 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"psa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser(
+        "console",
+        help="the technician console (GUI)",
+        description="The desktop console. --demo runs everything locally on embedded defaults.",
+    )
+    gui.add_argument("--demo", action="store_true", help="local sandboxes, no external service")
+    gui.add_argument("--wall", action="store_true", help="NOC wall display: read-only, large type")
+    gui.add_argument("--config", metavar="FILE", help="TOML config (default: platform config dir)")
+    gui.add_argument("--sa", metavar="NAME", help="start in this Serviced Account")
+    gui.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="write the main window to PNG once loaded and live, then exit",
+    )
+    gui.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        default="system",
+        help="colour theme (default: follow the system)",
+    )
 
     sandbox = sub.add_parser(
         "sandbox",

@@ -63,6 +63,8 @@ class Column:
     #: extra roles (decoration, foreground, tooltip) computed from the row
     roles: Mapping[int, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     hidden_by_default: bool = False
+    #: whether the filter box matches this column's text (ages change every minute: no)
+    filterable: bool = True
 
     def text(self, row: Mapping[str, Any]) -> str:
         if self.display is not None:
@@ -234,6 +236,16 @@ class RecordTableModel(QAbstractTableModel):
         if rows:
             self._index_of = {r.get(self.key): n for n, r in enumerate(self._rows)}
 
+    def refresh_column(self, key: str) -> None:
+        """Repaint one column everywhere (values computed from the clock, like ages)."""
+        if self._rows:
+            column = self.column_of(key)
+            self.dataChanged.emit(
+                self.index(0, column),
+                self.index(len(self._rows) - 1, column),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+
     def _emit_updates(self, rows: list[int]) -> None:
         if not rows:
             return
@@ -324,7 +336,9 @@ class FilterSortProxyModel(QAbstractProxyModel):
     def _haystack(self, row: Row) -> str:
         columns = self._records().columns
         return "\x1f".join(
-            c.text(row).casefold() for n, c in enumerate(columns) if n not in self._hidden
+            c.text(row).casefold()
+            for n, c in enumerate(columns)
+            if c.filterable and n not in self._hidden
         )
 
     def _accepts(self, source_row: int) -> bool:
@@ -429,6 +443,17 @@ class FilterSortProxyModel(QAbstractProxyModel):
         self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = ()
     ) -> None:
         source = self._records()
+        touched = source.columns[top_left.column() : bottom_right.column() + 1]
+        if not any(c.filterable for c in touched) and not (
+            top_left.column() <= self._sort_column <= bottom_right.column()
+        ):
+            # e.g. the age column ticking: nothing to refilter, just repaint what is shown
+            if self._source_rows:
+                self.dataChanged.emit(
+                    self.index(0, top_left.column()),
+                    self.index(len(self._source_rows) - 1, bottom_right.column()),
+                )
+            return
         records = source.records()
         changed = range(top_left.row(), bottom_right.row() + 1)
         membership_changed = False

@@ -1,0 +1,138 @@
+"""``psa console``: the Qt application on a qasync loop (one asyncio loop on Qt's loop).
+
+Started the way qasync documents for Python 3.11+: create the QApplication, then
+``qasync.run(main())``; ``main`` awaits until the last window closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from console.odoo import errors
+from console.odoo.gateway import OdooGateway
+from console.odoo.memberships import load_memberships
+from console.ui import theme
+from console.ui.login import LoginDialog
+from console.ui.main_window import MainWindow, wait_loaded
+
+log = logging.getLogger(__name__)
+SCREENSHOT_TIMEOUT_S = 60.0
+
+
+class ConsoleFailure(Exception):
+    """A failure that ends ``psa console`` with a message (no traceback)."""
+
+
+async def _login_interactively(settings: QSettings) -> OdooGateway | None:
+    dialog = LoginDialog(settings)
+    finished = asyncio.Event()
+    dialog.finished.connect(lambda _code: finished.set())
+    dialog.show()
+    dialog.refresh_databases()
+    await finished.wait()
+    return dialog.gateway
+
+
+async def _open_window(
+    gateway: OdooGateway, settings: QSettings, args: argparse.Namespace
+) -> MainWindow:
+    try:
+        memberships = await load_memberships(gateway)
+    except errors.SchemaMismatch as exc:
+        raise ConsoleFailure(
+            f"{exc}\nThis Odoo database is not set up for the console yet: run "
+            "`psa provision --url URL --db DB --user ADMIN` once."
+        ) from exc
+    if args.sa:
+        wanted = args.sa.casefold()
+        chosen = [m for m in memberships if m.sa_name.casefold() == wanted]
+        if not chosen:
+            names = ", ".join(m.sa_name for m in memberships) or "none"
+            raise ConsoleFailure(
+                f"You are not a member of an SA named {args.sa!r} (yours: {names})."
+            )
+        settings.setValue("scope/sa_id", chosen[0].sa_id)
+    window = MainWindow(gateway, memberships, settings=settings)
+    window.show()
+    window.start()
+    return window
+
+
+async def _screenshot(window: MainWindow, path: Path) -> None:
+    try:
+        await asyncio.wait_for(wait_loaded(window), SCREENSHOT_TIMEOUT_S)
+    except TimeoutError:
+        raise ConsoleFailure(
+            f"the panes did not finish loading within {SCREENSHOT_TIMEOUT_S:.0f} s; no screenshot"
+        ) from None
+    QApplication.processEvents()
+    pixmap = window.grab()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(str(path)):
+        raise ConsoleFailure(f"could not write the screenshot to {path}")
+    print(f"screenshot written to {path}", file=sys.stderr)
+
+
+async def main(args: argparse.Namespace, app: QApplication) -> int:
+    settings = QSettings()
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+    gateway: OdooGateway | None = None
+    try:
+        if args.demo:
+            from console.ui.demo import start_demo  # only --demo imports the sandboxes
+
+            demo = await start_demo()
+            gateway = demo.gateway
+        else:
+            gateway = await _login_interactively(settings)
+            if gateway is None:
+                return 1
+        window = await _open_window(gateway, settings, args)
+        if args.screenshot:
+            await _screenshot(window, Path(args.screenshot))
+            window.close()
+            return 0
+        await closed.wait()
+        return 0
+    finally:
+        if gateway is not None:
+            gateway.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``psa console``."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName("psa")
+    app.setApplicationName("console")
+    app.setApplicationDisplayName("PSA Technician Console")
+    theme.apply(app, getattr(args, "theme", None))
+    import qasync
+
+    try:
+        return int(qasync.run(main(args, app)))
+    except ConsoleFailure as exc:
+        print(f"psa console: {exc}", file=sys.stderr)
+        if not args.screenshot and QApplication.instance() is not None:
+            QMessageBox.critical(None, "PSA Technician Console", str(exc))
+        return 1
+    except errors.OdooGatewayError as exc:
+        print(f"psa console: {exc}", file=sys.stderr)
+        return 1

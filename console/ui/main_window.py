@@ -1,0 +1,374 @@
+"""The console's main window: panes as docks, the SA switcher, status bar and service banner."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QTextBrowser,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.domain.scope import Pane, and_domains, scope_domain
+from console.odoo.gateway import OdooGateway
+from console.odoo.memberships import Membership
+from console.ui.panes import assets, tickets
+from console.ui.panes.pane import TablePane
+
+log = logging.getLogger(__name__)
+
+#: (keys, what they do) for the shortcuts overlay; the one list the overlay and docs use
+SHORTCUTS: Sequence[tuple[str, str]] = (
+    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Alerts / Tickets / Assets pane"),
+    ("Ctrl+F", "Filter the current pane"),
+    ("Enter", "Open the selected row"),
+    ("F5", "Reload every pane"),
+    ("Ctrl+K", "Switch Serviced Account"),
+    ("F1 or ?", "This list of shortcuts"),
+)
+
+_BADGE_COLOURS = ("#2f6fde", "#1f9d7a", "#b8589b", "#d0802a", "#5a64c8", "#3c8fb5", "#9a6b2f")
+
+
+def badge_colour(sa_id: int) -> str:
+    """A stable colour per SA, so the badge of "East" is the same colour on every console."""
+    digest = hashlib.sha256(str(sa_id).encode()).digest()
+    return _BADGE_COLOURS[digest[0] % len(_BADGE_COLOURS)]
+
+
+class ServiceBanner(QFrame):
+    """A non-modal strip at the top of the window: which service is down, and a retry."""
+
+    retryRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("serviceBanner")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.retry = QPushButton("Retry now", self)
+        self.retry.clicked.connect(self.retryRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.retry)
+        self._problems: dict[str, str] = {}
+        self.hide()
+
+    def set_problem(self, service: str, message: str | None) -> None:
+        if message:
+            self._problems[service] = message
+        else:
+            self._problems.pop(service, None)
+        self.label.setText(
+            "  ·  ".join(f"<b>{s}</b>: {m}" for s, m in sorted(self._problems.items()))
+            + (
+                "<br>The console keeps working read-only from what it has."
+                if self._problems
+                else ""
+            )
+        )
+        self.setVisible(bool(self._problems))
+
+    def problems(self) -> dict[str, str]:
+        return dict(self._problems)
+
+
+class ShortcutsOverlay(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("shortcutsOverlay")
+        self.setWindowTitle("Keyboard shortcuts")
+        text = QTextBrowser(self)
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        text.setHtml(f"<table cellspacing='6'>{rows}</table>")
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        close = QPushButton("Close", self)
+        close.clicked.connect(self.accept)
+        layout.addWidget(close)
+        self.resize(460, 300)
+
+
+class MainWindow(QMainWindow):
+    """Owns the panes and reloads them for the selected SA; knows nothing of how to log in."""
+
+    #: the SA context changed: the membership now in force
+    scopeChanged = Signal(object)
+    #: every pane finished its first load after a scope change
+    panesLoaded = Signal()
+
+    def __init__(
+        self,
+        gateway: OdooGateway,
+        memberships: Sequence[Membership],
+        *,
+        settings: QSettings | None = None,
+        extra_panes: Sequence[TablePane] = (),
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.gateway = gateway
+        self.memberships = list(memberships)
+        self.settings = settings or QSettings()
+        self.current: Membership | None = None
+        self._pending_loads = 0
+
+        self.banner = ServiceBanner(self)
+        self.banner.retryRequested.connect(self.reload)
+
+        self.sa_switcher = QComboBox(self)
+        self.sa_switcher.setObjectName("saSwitcher")
+        self.sa_switcher.setMinimumContentsLength(18)
+        for membership in self.memberships:
+            self.sa_switcher.addItem(membership.label, membership.sa_id)
+        self.sa_switcher.currentIndexChanged.connect(self._on_switch)
+        self.sa_badge = QLabel(self)
+        self.sa_badge.setObjectName("saBadge")
+        toolbar = QToolBar("Context", self)
+        toolbar.setObjectName("contextToolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(QLabel(" Serviced Account: ", self))
+        toolbar.addWidget(self.sa_switcher)
+        toolbar.addWidget(self.sa_badge)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.addWidget(self.banner)
+        self.empty_hint = QLabel(
+            "No Serviced Account: ask a manager to add you to one." if not self.memberships else "",
+            central,
+        )
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setVisible(not self.memberships)
+        central_layout.addWidget(self.empty_hint)
+        central.setMaximumHeight(16777215 if not self.memberships else 80)
+        self.setCentralWidget(central)
+
+        self.panes: dict[str, TablePane] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        for pane in extra_panes:
+            self._add_pane(pane)
+        self.tickets_pane = self._add_pane(tickets.make_pane())
+        self.tickets_pane.set_detail_renderer(tickets.detail_renderer(gateway))
+        self.assets_pane = self._add_pane(assets.make_pane())
+        self.assets_pane.set_detail_renderer(assets.detail_renderer(gateway))
+        for pane in self.panes.values():
+            pane.loadFinished.connect(self._on_pane_loaded)
+
+        self.status_odoo = QLabel(self)
+        self.status_relay = QLabel(self)
+        self.status_latency = QLabel(self)
+        for label in (self.status_odoo, self.status_relay, self.status_latency):
+            self.statusBar().addPermanentWidget(label)
+        self.set_service_state("Odoo", True, gateway.endpoint.url)
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(1000)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._status_timer.start()
+        self._age_timer = QTimer(self)
+        self._age_timer.setInterval(30_000)
+        self._age_timer.timeout.connect(
+            lambda: self.tickets_pane.model.refresh_column("create_date")
+        )
+        self._age_timer.start()
+
+        self._install_shortcuts()
+        self.resize(1366, 768)
+        self._restore()
+
+    # ------------------------------------------------------------------ panes
+    def _add_pane(self, pane: TablePane) -> TablePane:
+        dock = QDockWidget(pane.title, self)
+        dock.setObjectName(f"dock-{pane.name}")
+        dock.setWidget(pane)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        area = Qt.DockWidgetArea.LeftDockWidgetArea
+        existing = list(self.docks.values())
+        self.addDockWidget(area, dock)
+        if existing:
+            self.tabifyDockWidget(existing[0], dock)
+        self.panes[pane.name] = pane
+        self.docks[pane.name] = dock
+        return pane
+
+    def raise_pane(self, name: str) -> None:
+        dock = self.docks.get(name)
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        self.panes[name].view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def active_pane(self) -> TablePane | None:
+        focus = self.focusWidget()
+        for pane in self.panes.values():
+            if focus is not None and pane.isAncestorOf(focus):
+                return pane
+        for name, dock in self.docks.items():
+            if not dock.visibleRegion().isEmpty():
+                return self.panes[name]
+        return next(iter(self.panes.values()), None)
+
+    # ------------------------------------------------------------------ SA context
+    def _on_switch(self, index: int) -> None:
+        if 0 <= index < len(self.memberships):
+            self.switch_to(self.memberships[index])
+
+    def switch_to(self, membership: Membership) -> None:
+        """Narrow every pane to ``membership``'s SA: cancel running loads, reload, remember."""
+        self.current = membership
+        index = self.memberships.index(membership)
+        if self.sa_switcher.currentIndex() != index:
+            self.sa_switcher.blockSignals(True)
+            self.sa_switcher.setCurrentIndex(index)
+            self.sa_switcher.blockSignals(False)
+        colour = badge_colour(membership.sa_id)
+        self.sa_badge.setText(f"  {membership.sa_name}  ")
+        self.sa_badge.setStyleSheet(
+            f"background:{colour}; color:white; border-radius:9px; padding:2px 8px; font-weight:600;"
+        )
+        self.setWindowTitle(
+            f"{membership.sa_name} ({membership.role.value}) — PSA Technician Console"
+        )
+        self.settings.setValue("scope/sa_id", membership.sa_id)
+        self.scopeChanged.emit(membership)
+        self.reload()
+
+    def domain_for(self, pane: Pane) -> list[Any]:
+        assert self.current is not None and self.gateway.user is not None
+        return and_domains(
+            scope_domain(
+                pane,
+                self.current.sa_id,
+                self.gateway.user.uid,
+                self.current.role,
+                descendants=self.current.descendants,
+            )
+        )
+
+    def reload(self) -> None:
+        """(Re)load every Odoo pane for the current SA."""
+        if self.current is None:
+            return
+        self._pending_loads = 2
+        self.tickets_pane.start_load(tickets.loader(self.gateway, self.domain_for(Pane.TICKETS)))
+        self.assets_pane.start_load(assets.loader(self.gateway, self.domain_for(Pane.ASSETS)))
+
+    def _on_pane_loaded(self, _rows: int, error: str) -> None:
+        self.set_service_state("Odoo", not error, error or self.gateway.endpoint.url)
+        self._pending_loads -= 1
+        if self._pending_loads == 0:
+            self.panesLoaded.emit()
+
+    # ------------------------------------------------------------------ status
+    def set_service_state(self, service: str, ok: bool, detail: str) -> None:
+        label = self.status_odoo if service == "Odoo" else self.status_relay
+        label.setText(f"{service}: {'connected' if ok else 'unavailable'}")
+        label.setToolTip(detail)
+        label.setProperty("ok", ok)
+        self.banner.set_problem(service, None if ok else detail)
+
+    def _refresh_status(self) -> None:
+        latency = self.gateway.stats.last_latency_s
+        if latency is not None:
+            self.status_latency.setText(f"RPC {latency * 1000:.0f} ms")
+
+    # ------------------------------------------------------------------ keyboard
+    def _install_shortcuts(self) -> None:
+        def add(keys: Sequence[str], handler: Callable[[], None], name: str) -> None:
+            action = QAction(name, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            action.triggered.connect(handler)
+            self.addAction(action)
+
+        add(["Ctrl+1"], lambda: self.raise_pane("alerts"), "Alerts pane")
+        add(["Ctrl+2"], lambda: self.raise_pane("tickets"), "Tickets pane")
+        add(["Ctrl+3"], lambda: self.raise_pane("assets"), "Assets pane")
+        add(["Ctrl+F"], self._focus_filter, "Filter")
+        add(["F5"], self.reload, "Reload")
+        add(["Ctrl+K"], self._focus_switcher, "Switch SA")
+        add(["F1", "?"], self._show_shortcuts_action, "Shortcuts")
+
+    def _focus_filter(self) -> None:
+        pane = self.active_pane()
+        if pane is not None:
+            pane.focus_filter()
+
+    def _focus_switcher(self) -> None:
+        self.sa_switcher.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.sa_switcher.showPopup()
+
+    def _show_shortcuts_action(self) -> None:
+        self.show_shortcuts()
+
+    def show_shortcuts(self) -> ShortcutsOverlay:
+        overlay = ShortcutsOverlay(self)
+        overlay.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        overlay.show()
+        return overlay
+
+    # ------------------------------------------------------------------ persistence
+    def start(self) -> None:
+        """Pick the remembered SA (or the first) and load."""
+        if not self.memberships:
+            return
+        remembered = self.settings.value("scope/sa_id")
+        chosen = next(
+            (m for m in self.memberships if str(m.sa_id) == str(remembered)), self.memberships[0]
+        )
+        self.switch_to(chosen)
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if state:
+            self.restoreState(state)
+        for pane in self.panes.values():
+            pane.restore_state(self.settings)
+
+    def save(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        for pane in self.panes.values():
+            pane.save_state(self.settings)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save()
+        for pane in self.panes.values():
+            pane.cancel_load()
+        super().closeEvent(event)
+
+
+async def wait_loaded(window: MainWindow) -> None:
+    """Resolve once every pane finished the load in progress (for --screenshot and tests)."""
+    if all(not p.is_loading() for p in window.panes.values()):
+        return
+    done = asyncio.Event()
+    window.panesLoaded.connect(done.set)
+    await done.wait()
