@@ -18,6 +18,8 @@ _COMMANDS: dict[str, str] = {
     "console": "console.ui.app:run",
     "sandbox": "console.sandbox.runner:run",
     "relay": "console.relay.command:run",
+    "provision": "console.odoo.provisioning:run_provision",
+    "doctor": "console.odoo.provisioning:run_doctor",
 }
 
 
@@ -98,6 +100,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="Pulseway notifications per second sent to --webhook-url (0: none)",
     )
     sandbox.add_argument("--webhook-url", help="where the Pulseway stand-in delivers webhooks")
+
+    for name, summary in (
+        ("provision", "create every model, field, access right and rule the product needs"),
+        ("doctor", "check every model, field, access right and rule the product needs"),
+    ):
+        command = sub.add_parser(
+            name,
+            help=summary,
+            description=(
+                f"{summary[0].upper()}{summary[1:]} in an Odoo 19 database, over RPC, as Odoo "
+                "Studio would. The password comes from PSA_ODOO_PASSWORD or the OS keyring, "
+                "never from the command line."
+            ),
+        )
+        command.add_argument("--url", help="Odoo address (or PSA_ODOO_URL)")
+        command.add_argument("--db", help="database name (or PSA_ODOO_DB)")
+        command.add_argument("--user", help="login of an administrator (or PSA_ODOO_USER)")
+        if name == "provision":
+            command.add_argument(
+                "--dry-run", action="store_true", help="print the plan, change nothing"
+            )
 
     relay = sub.add_parser(
         "relay",
