@@ -40,3 +40,14 @@ def ticket_priority(
     return mapping.get(
         alert_priority.strip().lower(), mapping.get("default", DEFAULT_TICKET_PRIORITY)
     )
+
+
+def incident_dedupe_key(account_id: int | str | None, incident_id: int | str) -> str:
+    """Key of a RocketCyber incident, in the same key space as :func:`alert_dedupe_key`.
+
+    An incident is not repeated the way a Pulseway notification is: it opens once and is
+    resolved once, under one id. Keying on the id (with the customer account standing in for
+    the device) gives one ticket per incident, and never collides with Pulseway alert keys.
+    """
+    account = None if account_id is None else str(account_id)
+    return alert_dedupe_key("rocketcyber", account, f"incident {incident_id}")
