@@ -1,0 +1,141 @@
+"""Pulseway notification webhooks: the ``x-hmac-signature`` check and the body's fields.
+
+Pulseway signs each delivery with "a base64 encoded SHA-256 hash based on the JSON body and
+Secret Key" (reference §3). How the 64-hex-character SecretKey becomes key bytes is not
+documented: the UTF-8 bytes of the text are the likely answer, the hex-decoded bytes the other
+candidate, so verification accepts either and signing (used by the stand-in) uses UTF-8.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from console.pulseway.dates import parse_pulseway_datetime
+
+SIGNATURE_HEADER = "x-hmac-signature"
+
+#: Pulseway's priority names as sent in webhooks (Title-case; GET responses use lower case).
+PRIORITIES = ("Low", "Normal", "Elevated", "Critical")
+
+
+def _candidate_keys(secret: str) -> list[bytes]:
+    keys = [secret.encode("utf-8")]
+    try:
+        hex_key = bytes.fromhex(secret)
+    except ValueError:
+        return keys
+    if hex_key and hex_key not in keys:
+        keys.append(hex_key)
+    return keys
+
+
+def _digest(key: bytes, raw: bytes) -> bytes:
+    return hmac.new(key, raw, hashlib.sha256).digest()
+
+
+def sign_body(raw: bytes, secret: str) -> str:
+    """The ``x-hmac-signature`` value Pulseway sends for ``raw``: base64 HMAC-SHA256, UTF-8 key."""
+    return base64.b64encode(_digest(secret.encode("utf-8"), raw)).decode("ascii")
+
+
+def verify_signature(raw: bytes, header: str, secret: str) -> bool:
+    """Whether ``header`` is a valid Pulseway signature of the exact bytes ``raw``.
+
+    Accepts the key as UTF-8 text or, when ``secret`` is hex, as the decoded bytes. The
+    comparison is on the decoded digests with :func:`hmac.compare_digest`, so it takes the same
+    time wherever a forged signature differs. An empty secret never verifies.
+    """
+    if not secret or not header:
+        return False
+    try:
+        presented = base64.b64decode(header.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    matched = False
+    # Check every candidate even after a match, so timing does not reveal which key form is used.
+    for key in _candidate_keys(secret):
+        matched |= hmac.compare_digest(_digest(key, raw), presented)
+    return matched
+
+
+class WebhookPayloadError(ValueError):
+    """The body is not a usable Pulseway notification; ``reason`` says why (kept in quarantine)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookNotification:
+    """The documented fields of one notification delivery (reference §3)."""
+
+    id: int
+    title: str
+    message: str
+    priority: str
+    device_id: str
+    organization_id: int | None
+    occurred_at: datetime | None
+    raw: dict[str, Any]
+
+
+def _required_str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise WebhookPayloadError(f"field {key!r} is missing or not a non-empty string")
+    return value
+
+
+def parse_webhook_notification(raw: bytes) -> WebhookNotification:
+    """Parse and validate a notification body; raises :class:`WebhookPayloadError`.
+
+    Accepts ``OrganizationId`` as a string (its documented type) or an int (as seen in the
+    wild), and the priority in any letter case (normalised to Pulseway's Title-case names).
+    """
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookPayloadError(f"body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise WebhookPayloadError("body is not a JSON object")
+    notification_id = body.get("Id")
+    if isinstance(notification_id, bool) or not isinstance(notification_id, int | str):
+        raise WebhookPayloadError("field 'Id' is missing or not an integer")
+    try:
+        notification_id = int(notification_id)
+    except ValueError:
+        raise WebhookPayloadError("field 'Id' is not an integer") from None
+    title = _required_str(body, "Title")
+    device_id = _required_str(body, "DeviceIdentifier")
+    priority_text = _required_str(body, "Priority")
+    priority = next((p for p in PRIORITIES if p.lower() == priority_text.strip().lower()), None)
+    if priority is None:
+        raise WebhookPayloadError(f"field 'Priority' has unknown value {priority_text!r}")
+    message = body.get("Message")
+    if message is not None and not isinstance(message, str):
+        raise WebhookPayloadError("field 'Message' is not a string")
+    organization_id: int | None = None
+    raw_org = body.get("OrganizationId")
+    if raw_org not in (None, ""):
+        try:
+            organization_id = int(raw_org)
+        except (TypeError, ValueError):
+            raise WebhookPayloadError("field 'OrganizationId' is not an integer") from None
+    return WebhookNotification(
+        id=notification_id,
+        title=title,
+        message=message or title,
+        priority=priority,
+        device_id=device_id.strip(),
+        organization_id=organization_id,
+        occurred_at=parse_pulseway_datetime(body.get("DateTime")),
+        raw=body,
+    )
