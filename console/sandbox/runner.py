@@ -11,20 +11,32 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import socket
 import sys
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.sandbox.serving import QuietServer, bind_socket, make_server, socket_url
+
+if TYPE_CHECKING:
+    from console.sandbox.world import World
 
 log = logging.getLogger(__name__)
 
 #: Demo credentials of the seeded administrator (as in a fresh Odoo demo database).
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "admin"
+#: Stand-in credentials (sandbox only; overridable with the product's own variables).
+DEFAULT_PULSEWAY_TOKEN_ID = "sandbox-token-id"
+DEFAULT_PULSEWAY_TOKEN_SECRET = "sandbox-token-secret"
+DEFAULT_ROCKETCYBER_API_KEY = "sandbox-rocketcyber-key"
+DEFAULT_HOOK_SECRET = "sandbox-hook-secret"
 
 
 @dataclass
@@ -34,11 +46,37 @@ class SandboxPlan:
     servers: dict[str, tuple[Any, socket.socket]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     closers: list[Any] = field(default_factory=list)
+    #: coroutine factories run beside the servers until shutdown, given the stop event
+    background: list[Callable[[asyncio.Event], Coroutine[Any, Any, Any]]] = field(
+        default_factory=list
+    )
 
 
-def open_odoo_database(name: str, data_dir: Path | None, size: str) -> Any:
-    """The sandbox Odoo database, created and seeded on first use, reopened afterwards."""
-    from console.sandbox.odoo.orm import Database, seed_small_dataset
+@dataclass
+class SandboxCredentials:
+    pulseway_token_id: str
+    pulseway_token_secret: str
+    rocketcyber_api_key: str
+    hook_secret: str
+
+    @classmethod
+    def from_environment(cls) -> SandboxCredentials:
+        env = os.environ
+        return cls(
+            env.get("PSA_PULSEWAY_TOKEN_ID", DEFAULT_PULSEWAY_TOKEN_ID),
+            env.get("PSA_PULSEWAY_TOKEN_SECRET", DEFAULT_PULSEWAY_TOKEN_SECRET),
+            env.get("PSA_ROCKETCYBER_API_KEY", DEFAULT_ROCKETCYBER_API_KEY),
+            env.get("PSA_RELAY_HOOK_SECRET", DEFAULT_HOOK_SECRET),
+        )
+
+
+def open_odoo_database(name: str, data_dir: Path | None, world: World) -> Any:
+    """The sandbox Odoo database: created, provisioned and loaded with ``world`` on first use;
+    reopened as it was afterwards."""
+    from console.odoo.schema import load_schema
+    from console.sandbox.odoo.orm import Database
+    from console.sandbox.sa_fixture import provision_database
+    from console.sandbox.world_loader import load_world
 
     path = None
     is_new = True
@@ -48,27 +86,70 @@ def open_odoo_database(name: str, data_dir: Path | None, size: str) -> Any:
         is_new = not file.exists()
         path = str(file)
     db = Database(name, path, seed=True)
-    if is_new and size != "empty":
-        seed_small_dataset(db)
+    if is_new:
+        schema = load_schema()
+        started = time.perf_counter()
+        provision_database(db, schema)
+        load_world(db, world, schema)
+        log.info(
+            "Odoo database %r provisioned and loaded with the %s world in %.1f s",
+            name,
+            world.size,
+            time.perf_counter() - started,
+        )
     return db
 
 
 def build_plan(args: argparse.Namespace) -> SandboxPlan:
     from console.sandbox.odoo.server import OdooServer
+    from console.sandbox.pulseway import create_pulseway_app
+    from console.sandbox.rocketcyber import create_rocketcyber_app
+    from console.sandbox.traffic import run_traffic
+    from console.sandbox.world import build_world
 
     plan = SandboxPlan()
     data_dir = Path(args.data) if args.data else None
-    if args.size in ("demo", "large"):
-        raise SystemExit(
-            f"psa sandbox: --size {args.size} needs the demo world, which is not loaded into "
-            "the Odoo sandbox yet; use --size small or --size empty"
-        )
-    db = open_odoo_database(args.db, data_dir, args.size)
+    credentials = SandboxCredentials.from_environment()
+    world = build_world(args.size, seed=args.seed, now=datetime.now(UTC))
+    sockets = {
+        "odoo": bind_socket(args.host, args.odoo_port),
+        "pulseway": bind_socket(args.host, args.pulseway_port),
+        "rocketcyber": bind_socket(args.host, args.rocketcyber_port),
+    }
+    db = open_odoo_database(args.db, data_dir, world)
     plan.closers.append(db.close)
-    odoo = OdooServer({args.db: db})
-    plan.servers["odoo"] = (odoo.app, bind_socket(args.host, args.odoo_port))
-    plan.facts.update({"db": args.db, "login": ADMIN_LOGIN, "size": args.size})
+    plan.servers["odoo"] = (OdooServer({args.db: db}).app, sockets["odoo"])
+    plan.servers["pulseway"] = (
+        create_pulseway_app(
+            world,
+            token_id=credentials.pulseway_token_id,
+            token_secret=credentials.pulseway_token_secret,
+            webhook_url=args.webhook_url,
+            webhook_secret=credentials.hook_secret,
+        ),
+        sockets["pulseway"],
+    )
+    plan.servers["rocketcyber"] = (
+        create_rocketcyber_app(world, api_key=credentials.rocketcyber_api_key),
+        sockets["rocketcyber"],
+    )
+    plan.facts.update(
+        {"db": args.db, "login": ADMIN_LOGIN, "size": args.size, "world": world.summary()}
+    )
+    if args.traffic > 0:
+        if not args.webhook_url:
+            raise SandboxUsageError("--traffic needs --webhook-url (where to deliver the alerts)")
+        url, secret, rate = args.webhook_url, credentials.hook_secret, args.traffic
+
+        async def traffic(stop: asyncio.Event) -> Any:
+            return await run_traffic(world, url, secret, rate, rng_seed=args.seed, stop=stop)
+
+        plan.background.append(traffic)
     return plan
+
+
+class SandboxUsageError(Exception):
+    """Options that cannot work together; the message says why."""
 
 
 async def serve(plan: SandboxPlan, *, announce: bool = True) -> None:
@@ -89,8 +170,10 @@ async def serve(plan: SandboxPlan, *, announce: bool = True) -> None:
         for server in servers:
             server.should_exit = True
 
+    stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_exit)
+        loop.add_signal_handler(signum, stop.set)
 
     await asyncio.gather(*(asyncio.to_thread(server.ready.wait) for server in servers))
     failed = [
@@ -102,7 +185,12 @@ async def serve(plan: SandboxPlan, *, announce: bool = True) -> None:
         raise SystemExit(f"psa sandbox: could not start {', '.join(failed)}")
     if announce:
         print(json.dumps(ready), flush=True)
+    helpers: list[asyncio.Task[Any]] = [asyncio.create_task(job(stop)) for job in plan.background]
     await asyncio.gather(*tasks)
+    stop.set()
+    for result in await asyncio.gather(*helpers, return_exceptions=True):
+        if isinstance(result, BaseException):
+            log.error("background job failed: %r", result)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         plan = build_plan(args)
-    except OSError as exc:
+    except (OSError, SandboxUsageError) as exc:
         print(f"psa sandbox: {exc}", file=sys.stderr)
         return 1
     try:

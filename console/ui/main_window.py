@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -19,16 +20,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSystemTrayIcon,
     QTextBrowser,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
+from console.domain.names import Role
 from console.domain.scope import Pane, and_domains, scope_domain
 from console.odoo.gateway import OdooGateway
 from console.odoo.memberships import Membership
-from console.ui.panes import assets, tickets
+from console.relay.client import RelayClient
+from console.ui.formatting import humanize_age
+from console.ui.panes import alerts, assets, tickets
 from console.ui.panes.pane import TablePane
 
 log = logging.getLogger(__name__)
@@ -120,7 +125,8 @@ class MainWindow(QMainWindow):
         memberships: Sequence[Membership],
         *,
         settings: QSettings | None = None,
-        extra_panes: Sequence[TablePane] = (),
+        relay: RelayClient | None = None,
+        sees_unmatched: bool = False,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -165,20 +171,44 @@ class MainWindow(QMainWindow):
 
         self.panes: dict[str, TablePane] = {}
         self.docks: dict[str, QDockWidget] = {}
-        for pane in extra_panes:
-            self._add_pane(pane)
+        self.relay = relay
+        self.sees_unmatched = sees_unmatched
+        self.alerts_pane: TablePane | None = None
+        self.alert_feed: alerts.AlertFeed | None = None
+        if relay is not None:
+            self.alerts_pane = self._add_pane(alerts.make_pane())
+            self.alerts_pane.set_detail_renderer(alerts.detail_renderer(relay))
+            self.alert_feed = alerts.AlertFeed(self.alerts_pane, relay, gateway, parent=self)
+            self.alert_feed.relayStateChanged.connect(
+                lambda ok, detail: self.set_service_state("Relay", ok, detail)
+            )
+            self.alert_feed.criticalAlert.connect(self._notify_critical)
+            self.alert_actions = alerts.AlertActions(
+                self.alerts_pane,
+                relay,
+                lambda: self.current.sa_id if self.current else None,
+                parent=self,
+            )
         self.tickets_pane = self._add_pane(tickets.make_pane())
         self.tickets_pane.set_detail_renderer(tickets.detail_renderer(gateway))
         self.assets_pane = self._add_pane(assets.make_pane())
         self.assets_pane.set_detail_renderer(assets.detail_renderer(gateway))
-        for pane in self.panes.values():
+        for pane in (self.tickets_pane, self.assets_pane):
             pane.loadFinished.connect(self._on_pane_loaded)
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(self.windowIcon(), self)
+            self.tray.show()
+        self.mute_notifications = bool(self.settings.value("notifications/mute", False, type=bool))
 
         self.status_odoo = QLabel(self)
         self.status_relay = QLabel(self)
+        self.status_age = QLabel(self)
         self.status_latency = QLabel(self)
-        for label in (self.status_odoo, self.status_relay, self.status_latency):
+        for label in (self.status_odoo, self.status_relay, self.status_age, self.status_latency):
             self.statusBar().addPermanentWidget(label)
+        if relay is None:
+            self.status_relay.setText("Relay: not configured")
         self.set_service_state("Odoo", True, gateway.endpoint.url)
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(1000)
@@ -253,6 +283,13 @@ class MainWindow(QMainWindow):
             f"{membership.sa_name} ({membership.role.value}) — PSA Technician Console"
         )
         self.settings.setValue("scope/sa_id", membership.sa_id)
+        if self.alerts_pane is not None:
+            in_force = {membership.sa_id}
+            if membership.role is Role.MANAGER:
+                in_force |= set(membership.descendants)
+            self.alerts_pane.proxy.set_extra_filter(
+                alerts.sa_row_filter(in_force, self.sees_unmatched)
+            )
         self.scopeChanged.emit(membership)
         self.reload()
 
@@ -294,6 +331,31 @@ class MainWindow(QMainWindow):
         latency = self.gateway.stats.last_latency_s
         if latency is not None:
             self.status_latency.setText(f"RPC {latency * 1000:.0f} ms")
+        feed = self.alert_feed
+        if feed is not None and feed.last_event_at is not None:
+            age = (datetime.now(UTC) - feed.last_event_at).total_seconds()
+            self.status_age.setText(f"Last event {humanize_age(age)} ago")
+
+    def _refresh_ages(self) -> None:
+        self.tickets_pane.model.refresh_column("create_date")
+        if self.alerts_pane is not None:
+            self.alerts_pane.model.refresh_column("last_seen")
+
+    def _notify_critical(self, row: dict[str, Any]) -> None:
+        if self.mute_notifications or self.tray is None:
+            return
+        if self.alerts_pane is not None and not self.alerts_pane.proxy.accepts_record(row):
+            return
+        self.tray.showMessage(
+            "Critical alert",
+            f"{row.get('title', '')} — {row.get('device_name') or row.get('device_id') or ''}",
+            QSystemTrayIcon.MessageIcon.Critical,
+            10_000,
+        )
+
+    def set_notifications_muted(self, muted: bool) -> None:
+        self.mute_notifications = muted
+        self.settings.setValue("notifications/mute", muted)
 
     # ------------------------------------------------------------------ keyboard
     def _install_shortcuts(self) -> None:
@@ -332,7 +394,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ persistence
     def start(self) -> None:
-        """Pick the remembered SA (or the first) and load."""
+        """Pick the remembered SA (or the first) and load; start the live alert stream."""
+        if self.alert_feed is not None:
+            self.alert_feed.start()
         if not self.memberships:
             return
         remembered = self.settings.value("scope/sa_id")
@@ -362,13 +426,26 @@ class MainWindow(QMainWindow):
         self.save()
         for pane in self.panes.values():
             pane.cancel_load()
+        if self.alert_feed is not None:
+            self.alert_feed.stop()
         super().closeEvent(event)
 
 
-async def wait_loaded(window: MainWindow) -> None:
-    """Resolve once every pane finished the load in progress (for --screenshot and tests)."""
-    if all(not p.is_loading() for p in window.panes.values()):
-        return
-    done = asyncio.Event()
-    window.panesLoaded.connect(done.set)
-    await done.wait()
+async def wait_loaded(window: MainWindow, *, live: bool = True) -> None:
+    """Resolve once every Odoo pane finished loading and (with ``live``) the alert stream is up
+    (for --screenshot and tests)."""
+    if any(p.is_loading() for p in (window.tickets_pane, window.assets_pane)):
+        done = asyncio.Event()
+        window.panesLoaded.connect(done.set)
+        await done.wait()
+    if live and window.alert_feed is not None and not window.alert_feed.is_live():
+        ready = asyncio.Event()
+
+        def on_state(ok: bool, _detail: str) -> None:
+            if ok:
+                ready.set()
+
+        window.alert_feed.relayStateChanged.connect(on_state)
+        await ready.wait()
+    if window.alerts_pane is not None:
+        window.alerts_pane.model.flush()

@@ -570,7 +570,7 @@ class OdooServer:
         exc: BaseException | None = None,
         arguments: list[Any] | None = None,
     ) -> Response:
-        body = {
+        body: dict[str, Any] = {
             "name": name,
             "message": message,
             "arguments": arguments if arguments is not None else [message, status],

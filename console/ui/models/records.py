@@ -521,6 +521,10 @@ class FilterSortProxyModel(QAbstractProxyModel):
             return section + 1
         return None
 
+    def accepts_record(self, row: Row) -> bool:
+        """Whether ``row`` passes the structured filter in force (the text filter aside)."""
+        return self._extra_filter is None or self._extra_filter(row)
+
     def record_at(self, proxy_row: int) -> Row:
         return self._records().record(self._source_rows[proxy_row])
 
