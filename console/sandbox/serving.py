@@ -89,7 +89,10 @@ class BackgroundServer:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self._server.serve(sockets=[self.sock]))
+            # a plain asyncio loop of its own: in the console, the thread's default policy
+            # would otherwise hand out qasync loops, which belong to the GUI thread
+            with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+                runner.run(self._server.serve(sockets=[self.sock]))
         except BaseException as exc:  # reported by start()
             self._error = exc
         finally:

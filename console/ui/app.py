@@ -11,14 +11,17 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from console.domain.names import Role
 from console.odoo import errors
 from console.odoo.gateway import OdooGateway
 from console.odoo.memberships import load_memberships
+from console.relay.client import RelayClient
 from console.ui import theme
 from console.ui.login import LoginDialog
 from console.ui.main_window import MainWindow, wait_loaded
@@ -42,7 +45,10 @@ async def _login_interactively(settings: QSettings) -> OdooGateway | None:
 
 
 async def _open_window(
-    gateway: OdooGateway, settings: QSettings, args: argparse.Namespace
+    gateway: OdooGateway,
+    settings: QSettings,
+    args: argparse.Namespace,
+    relay: RelayClient | None = None,
 ) -> MainWindow:
     try:
         memberships = await load_memberships(gateway)
@@ -60,7 +66,10 @@ async def _open_window(
                 f"You are not a member of an SA named {args.sa!r} (yours: {names})."
             )
         settings.setValue("scope/sa_id", chosen[0].sa_id)
-    window = MainWindow(gateway, memberships, settings=settings)
+    sees_unmatched = any(m.role is not Role.TECHNICIAN for m in memberships)
+    window = MainWindow(
+        gateway, memberships, settings=settings, relay=relay, sees_unmatched=sees_unmatched
+    )
     window.show()
     window.start()
     return window
@@ -73,7 +82,9 @@ async def _screenshot(window: MainWindow, path: Path) -> None:
         raise ConsoleFailure(
             f"the panes did not finish loading within {SCREENSHOT_TIMEOUT_S:.0f} s; no screenshot"
         ) from None
-    QApplication.processEvents()
+    # let the coalesced model updates and the layout land (never processEvents() inside a
+    # coroutine: it would re-enter the qasync loop)
+    await asyncio.sleep(0.3)
     pixmap = window.grab()
     path.parent.mkdir(parents=True, exist_ok=True)
     if not pixmap.save(str(path)):
@@ -86,17 +97,21 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     gateway: OdooGateway | None = None
+    demo: Any = None
+    relay: RelayClient | None = None
     try:
         if args.demo:
             from console.ui.demo import start_demo  # only --demo imports the sandboxes
 
+            print("psa console: starting the demo services…", file=sys.stderr)
             demo = await start_demo()
-            gateway = demo.gateway
+            gateway, relay = demo.gateway, demo.relay_client
+            settings = QSettings(str(demo_settings_path()), QSettings.Format.IniFormat)
         else:
             gateway = await _login_interactively(settings)
             if gateway is None:
                 return 1
-        window = await _open_window(gateway, settings, args)
+        window = await _open_window(gateway, settings, args, relay)
         if args.screenshot:
             await _screenshot(window, Path(args.screenshot))
             window.close()
@@ -104,8 +119,17 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
         await closed.wait()
         return 0
     finally:
-        if gateway is not None:
+        if demo is not None:
+            await demo.close()
+        elif gateway is not None:
             gateway.close()
+
+
+def demo_settings_path() -> Path:
+    """The demo keeps its own window state, apart from a real login's."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("psa")) / "console-demo.ini"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
     app.setOrganizationName("psa")
     app.setApplicationName("console")
     app.setApplicationDisplayName("PSA Technician Console")
+    # main() ends the app when the last window closes, after its own clean-up; Qt quitting the
+    # loop by itself would stop asyncio under main's feet
+    app.setQuitOnLastWindowClosed(False)
     theme.apply(app, getattr(args, "theme", None))
     import qasync
 

@@ -61,6 +61,8 @@ class ServiceBanner(QFrame):
     """A non-modal strip at the top of the window: which service is down, and a retry."""
 
     retryRequested = Signal()
+    #: whether there is anything to show (the window shows or hides the banner's row)
+    visibilityChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +79,7 @@ class ServiceBanner(QFrame):
         self.hide()
 
     def set_problem(self, service: str, message: str | None) -> None:
+        """Show (message) or clear (None) the problem of one service."""
         if message:
             self._problems[service] = message
         else:
@@ -90,6 +93,7 @@ class ServiceBanner(QFrame):
             )
         )
         self.setVisible(bool(self._problems))
+        self.visibilityChanged.emit(bool(self._problems))
 
     def problems(self) -> dict[str, str]:
         return dict(self._problems)
@@ -155,19 +159,24 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.sa_badge)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
-        central = QWidget(self)
-        central_layout = QVBoxLayout(central)
-        central_layout.setContentsMargins(0, 0, 0, 0)
-        central_layout.addWidget(self.banner)
-        self.empty_hint = QLabel(
-            "No Serviced Account: ask a manager to add you to one." if not self.memberships else "",
-            central,
-        )
+        # the banner sits in its own toolbar row under the SA bar; the docks get all the rest
+        # of the window (a QMainWindow without a central widget lets its docks fill it)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.banner_bar = QToolBar("Service status", self)
+        self.banner_bar.setObjectName("bannerToolbar")
+        self.banner_bar.setMovable(False)
+        self.banner_bar.addWidget(self.banner)
+        self.banner.visibilityChanged.connect(self.banner_bar.setVisible)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.banner_bar)
+        self.banner_bar.setVisible(False)
+        self.setDockNestingEnabled(True)
+        self.empty_hint = QLabel("No Serviced Account: ask a manager to add you to one.", self)
+        self.empty_hint.setObjectName("emptyHint")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_hint.setVisible(not self.memberships)
-        central_layout.addWidget(self.empty_hint)
-        central.setMaximumHeight(16777215 if not self.memberships else 80)
-        self.setCentralWidget(central)
+        if not self.memberships:
+            self.setCentralWidget(self.empty_hint)
+        else:
+            self.empty_hint.hide()
 
         self.panes: dict[str, TablePane] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -223,10 +232,15 @@ class MainWindow(QMainWindow):
 
         self._install_shortcuts()
         self.resize(1366, 768)
+        if self.alerts_pane is not None:
+            self.resizeDocks(
+                [self.docks["alerts"], self.docks["tickets"]], [380, 300], Qt.Orientation.Vertical
+            )
         self._restore()
 
     # ------------------------------------------------------------------ panes
     def _add_pane(self, pane: TablePane) -> TablePane:
+        """Alerts on top; Tickets and Assets tabbed below it (the user may rearrange)."""
         dock = QDockWidget(pane.title, self)
         dock.setObjectName(f"dock-{pane.name}")
         dock.setWidget(pane)
@@ -234,11 +248,13 @@ class MainWindow(QMainWindow):
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        area = Qt.DockWidgetArea.LeftDockWidgetArea
-        existing = list(self.docks.values())
-        self.addDockWidget(area, dock)
-        if existing:
-            self.tabifyDockWidget(existing[0], dock)
+        below = [d for name, d in self.docks.items() if name != "alerts"]
+        if pane.name == "alerts":
+            self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+        elif below:
+            self.tabifyDockWidget(below[0], dock)
+        else:
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         self.panes[pane.name] = pane
         self.docks[pane.name] = dock
         return pane
@@ -401,7 +417,8 @@ class MainWindow(QMainWindow):
             return
         remembered = self.settings.value("scope/sa_id")
         chosen = next(
-            (m for m in self.memberships if str(m.sa_id) == str(remembered)), self.memberships[0]
+            (m for m in self.memberships if str(m.sa_id) == str(remembered)),
+            default_membership(self.memberships),
         )
         self.switch_to(chosen)
 
@@ -429,6 +446,19 @@ class MainWindow(QMainWindow):
         if self.alert_feed is not None:
             self.alert_feed.stop()
         super().closeEvent(event)
+
+
+def default_membership(memberships: Sequence[Membership]) -> Membership:
+    """Where a first start lands: a manager's topmost SA (it sees everything below); for the
+    other roles, whose reach stops at their SA, the first SA without children, where the clients
+    are (a dispatcher of "Northwind IT" and its regions starts in the first region)."""
+    for membership in memberships:
+        if membership.role is Role.MANAGER:
+            return membership
+    for membership in memberships:
+        if not membership.descendants:
+            return membership
+    return memberships[0]
 
 
 async def wait_loaded(window: MainWindow, *, live: bool = True) -> None:

@@ -1,0 +1,151 @@
+"""``psa console --demo``: everything on embedded defaults, inside this process.
+
+Starts, each on a free loopback port and in its own thread with its own event loop (so the
+GUI thread never runs their work): the Odoo 19 sandbox provisioned and loaded with the demo
+world, the Pulseway and RocketCyber stand-ins, the relay (SQLite store in a temporary
+directory, Odoo service account = the demo admin) and moderate Pulseway webhook traffic into
+the relay; then logs in as the demo dispatcher. Everything stops when the console exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from console.odoo.gateway import OdooGateway
+from console.relay.app import create_app
+from console.relay.client import RelayClient
+from console.relay.config import OdooServiceAccount, RelayConfig
+from console.relay.serving import BackgroundRelay
+from console.sandbox.odoo.server import OdooServer
+from console.sandbox.pulseway import create_pulseway_app
+from console.sandbox.rocketcyber import create_rocketcyber_app
+from console.sandbox.runner import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    DEFAULT_PULSEWAY_TOKEN_ID,
+    DEFAULT_PULSEWAY_TOKEN_SECRET,
+    DEFAULT_ROCKETCYBER_API_KEY,
+    open_odoo_database,
+)
+from console.sandbox.serving import BackgroundServer
+from console.sandbox.traffic import run_traffic
+from console.sandbox.world import build_world
+
+log = logging.getLogger(__name__)
+
+DEMO_LOGIN = "dispatch"
+DEMO_PASSWORD = "dispatch"
+#: notifications per second: enough to watch the Alerts pane move, not a storm
+DEMO_TRAFFIC_RATE = 0.5
+
+
+class _TrafficThread:
+    """The traffic generator on its own loop, stoppable from the GUI thread."""
+
+    def __init__(self, world: Any, url: str, secret: str, rate: float) -> None:
+        self._loop = asyncio.SelectorEventLoop()  # not the GUI thread's qasync policy
+        self._stop = asyncio.Event()
+        self._args = (world, url, secret, rate)
+        self._thread = threading.Thread(target=self._run, name="demo-traffic", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        world, url, secret, rate = self._args
+        with contextlib.suppress(Exception):
+            self._loop.run_until_complete(run_traffic(world, url, secret, rate, stop=self._stop))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(15)
+
+
+@dataclass
+class DemoEnvironment:
+    gateway: OdooGateway
+    relay_client: RelayClient
+    odoo_url: str
+    relay_url: str
+    sees_unmatched: bool = True
+    _stoppers: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        self.gateway.close()
+        await self.relay_client.aclose()
+        for stop in reversed(self._stoppers):
+            await asyncio.to_thread(stop)
+
+
+def _start_services(workdir: Path) -> tuple[dict[str, str], list[Any], Any]:
+    """Blocking part (runs on a worker thread): build, provision, load and serve."""
+    stoppers: list[Any] = []
+    world = build_world("demo", now=datetime.now(UTC))
+    database = open_odoo_database("psa", None, world)
+    stoppers.append(database.close)
+    odoo = BackgroundServer(OdooServer({"psa": database}).app).start()
+    stoppers.append(odoo.stop)
+    hook_secret = secrets.token_hex(32)
+    relay_config = RelayConfig(
+        db=workdir / "relay.sqlite3",
+        hook_secret=hook_secret,
+        odoo=OdooServiceAccount(odoo.url, "psa", ADMIN_LOGIN, ADMIN_PASSWORD),
+    )
+    relay = BackgroundRelay(create_app(relay_config)).start()
+    stoppers.append(relay.stop)
+    webhook_url = f"{relay.url}/hooks/pulseway"
+    pulseway = BackgroundServer(
+        create_pulseway_app(
+            world,
+            token_id=DEFAULT_PULSEWAY_TOKEN_ID,
+            token_secret=DEFAULT_PULSEWAY_TOKEN_SECRET,
+            webhook_url=webhook_url,
+            webhook_secret=hook_secret,
+        )
+    ).start()
+    stoppers.append(pulseway.stop)
+    rocketcyber = BackgroundServer(
+        create_rocketcyber_app(world, api_key=DEFAULT_ROCKETCYBER_API_KEY)
+    ).start()
+    stoppers.append(rocketcyber.stop)
+    traffic = _TrafficThread(world, webhook_url, hook_secret, DEMO_TRAFFIC_RATE)
+    traffic.start()
+    stoppers.append(traffic.stop)
+    urls = {
+        "odoo": odoo.url,
+        "relay": relay.url,
+        "pulseway": pulseway.url,
+        "rocketcyber": rocketcyber.url,
+    }
+    return urls, stoppers, world
+
+
+async def start_demo() -> DemoEnvironment:
+    """Start every local service and sign in as the demo dispatcher."""
+    workdir = Path(tempfile.mkdtemp(prefix="psa-demo-"))
+    urls, stoppers, _world = await asyncio.to_thread(_start_services, workdir)
+    log.info("demo services: %s", urls)
+    try:
+        gateway = await OdooGateway.connect(urls["odoo"], "psa", DEMO_LOGIN, DEMO_PASSWORD)
+
+        async def reauthenticate() -> str:
+            session = await relay_client.open_session(DEMO_LOGIN, DEMO_PASSWORD)
+            return session.token
+
+        relay_client = RelayClient(urls["relay"], reauthenticate=reauthenticate)
+        await relay_client.open_session(DEMO_LOGIN, DEMO_PASSWORD)
+    except BaseException:
+        for stop in reversed(stoppers):
+            await asyncio.to_thread(stop)
+        raise
+    return DemoEnvironment(gateway, relay_client, urls["odoo"], urls["relay"], _stoppers=stoppers)
