@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self._pending_loads = 0
 
         self.banner = ServiceBanner(self)
-        self.banner.retryRequested.connect(self.reload)
+        self.banner.retryRequested.connect(lambda: self.reload())
 
         self.sa_switcher = QComboBox(self)
         self.sa_switcher.setObjectName("saSwitcher")
@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
                 alerts.sa_row_filter(in_force, self.sees_unmatched)
             )
         self.scopeChanged.emit(membership)
-        self.reload()
+        self.reload(keep_rows=False)
 
     def domain_for(self, pane: Pane) -> list[Any]:
         assert self.current is not None and self.gateway.user is not None
@@ -321,13 +321,18 @@ class MainWindow(QMainWindow):
             )
         )
 
-    def reload(self) -> None:
-        """(Re)load every Odoo pane for the current SA."""
+    def reload(self, *, keep_rows: bool = True) -> None:
+        """(Re)load every Odoo pane for the current SA (F5, Retry: keeping what is shown until
+        fresh rows arrive; an SA switch: from empty)."""
         if self.current is None:
             return
         self._pending_loads = 2
-        self.tickets_pane.start_load(tickets.loader(self.gateway, self.domain_for(Pane.TICKETS)))
-        self.assets_pane.start_load(assets.loader(self.gateway, self.domain_for(Pane.ASSETS)))
+        self.tickets_pane.start_load(
+            tickets.loader(self.gateway, self.domain_for(Pane.TICKETS)), keep_rows=keep_rows
+        )
+        self.assets_pane.start_load(
+            assets.loader(self.gateway, self.domain_for(Pane.ASSETS)), keep_rows=keep_rows
+        )
 
     def _on_pane_loaded(self, _rows: int, error: str) -> None:
         self.set_service_state("Odoo", not error, error or self.gateway.endpoint.url)
@@ -386,7 +391,7 @@ class MainWindow(QMainWindow):
         add(["Ctrl+2"], lambda: self.raise_pane("tickets"), "Tickets pane")
         add(["Ctrl+3"], lambda: self.raise_pane("assets"), "Assets pane")
         add(["Ctrl+F"], self._focus_filter, "Filter")
-        add(["F5"], self.reload, "Reload")
+        add(["F5"], lambda: self.reload(), "Reload")
         add(["Ctrl+K"], self._focus_switcher, "Switch SA")
         add(["F1", "?"], self._show_shortcuts_action, "Shortcuts")
 

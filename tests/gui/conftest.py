@@ -1,9 +1,10 @@
 """GUI test fixtures: a qasync event loop on pytest-qt's QApplication.
 
 pytest-qt does not drive asyncio; the console runs its coroutines on a ``qasync.QEventLoop``
-that *is* the Qt event loop. This fixture installs one for the test, so ``qtbot.waitSignal`` /
-``waitUntil`` (which spin Qt's loop) also run the console's asyncio tasks, and
-``run_async(coro)`` runs a coroutine to completion on it.
+that *is* the Qt event loop. This fixture installs one marked as running (as it is inside
+``qasync.run`` in the real app), so ``asyncio.get_running_loop()`` works in callbacks and
+``qtbot.waitSignal`` / ``waitUntil`` (which spin Qt's loop) run the console's asyncio tasks.
+``run_async(coro)`` schedules a coroutine and spins Qt until it is done.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ T = TypeVar("T")
 
 @pytest.fixture
 def qasync_loop(qapp) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp, already_running=False)
+    loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     try:
         yield loop
@@ -28,16 +29,24 @@ def qasync_loop(qapp) -> Iterator[qasync.QEventLoop]:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
+        deadline = 200
+        while pending and deadline:
+            qapp.processEvents()
+            pending = [t for t in pending if not t.done()]
+            deadline -= 1
+        # end "running" without loop.stop(): that calls QApplication.exit(), which would make
+        # every later qtbot wait return at once
+        loop._after_run_forever()
+        loop._QEventLoop__is_running = False
         asyncio.set_event_loop(None)
         loop.close()
 
 
 @pytest.fixture
-def run_async(qasync_loop: qasync.QEventLoop) -> Callable[[Awaitable[Any]], Any]:
+def run_async(qtbot, qasync_loop: qasync.QEventLoop) -> Callable[..., Any]:
     def run(awaitable: Awaitable[T], timeout: float = 30.0) -> T:
-        return qasync_loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
+        task = asyncio.ensure_future(awaitable, loop=qasync_loop)
+        qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
+        return task.result()
 
     return run

@@ -69,6 +69,7 @@ class TablePane(QWidget):
         self.proxy = FilterSortProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self._load_task: asyncio.Task[None] | None = None
+        self._replace_on_first_page = False
         self._detail_task: asyncio.Task[None] | None = None
         self._detail_renderer: DetailRenderer | None = None
 
@@ -194,12 +195,18 @@ class TablePane(QWidget):
     def is_loading(self) -> bool:
         return self._load_task is not None and not self._load_task.done()
 
-    def start_load(self, loader: Loader) -> asyncio.Task[None]:
-        """Clear the pane and load it with ``loader``, cancelling a load still running."""
+    def start_load(self, loader: Loader, *, keep_rows: bool = False) -> asyncio.Task[None]:
+        """Load the pane with ``loader``, cancelling a load still running.
+
+        A new scope clears the pane at once; a refresh (``keep_rows``) keeps the rows shown
+        until the first page arrives, so a failed refresh leaves the pane usable read-only.
+        """
         self.cancel_load()
-        self.model.clear()
-        self.detail.clear()
-        self._shown_key = None
+        self._replace_on_first_page = keep_rows
+        if not keep_rows:
+            self.model.clear()
+            self.detail.clear()
+            self._shown_key = None
         self.status_label.hide()
         self.progress.setRange(0, 0)  # busy until the total is known
         self.progress.show()
@@ -217,8 +224,14 @@ class TablePane(QWidget):
         error = ""
         try:
             async for page in loader(self._on_progress):
+                if self._replace_on_first_page:
+                    self._replace_on_first_page = False
+                    self.model.clear()
                 self.model.append_rows(page)
                 loaded += len(page)
+            if self._replace_on_first_page:  # the refresh found nothing: nothing to show
+                self._replace_on_first_page = False
+                self.model.clear()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # shown in the pane; details in the log

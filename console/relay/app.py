@@ -1,0 +1,644 @@
+"""The relay's ASGI application: a lean webhook ingest path beside a small Starlette app.
+
+``POST /hooks/pulseway`` is handled by a plain ASGI coroutine: it is the one endpoint that
+takes internet traffic at volume, and a Starlette route would add a Request object, routing
+and middleware work to every webhook for nothing. The order of checks is DESIGN §5: size
+(413), media type (415), signature (401), static token (401), schema (400 + quarantine), one
+durable commit (202/200), store unavailable (503 + Retry-After) — a 2xx is never sent before
+the commit.
+
+Everything else (stream, event API, sessions, health, metrics) is ordinary Starlette.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from console.relay.config import RelayConfig
+from console.relay.hub import RESYNC_EVENT, StreamHub, Subscription, control_frame, sse_frame
+from console.relay.metrics import RelayMetrics
+from console.relay.pulseway_webhook import SOURCE, NotificationInvalid, SignatureCheck
+from console.relay.pulseway_webhook import parse_notification as parse_pulseway_notification
+from console.relay.sessions import (
+    ADMIN,
+    NoOdooAuthority,
+    Principal,
+    SessionAuthority,
+    SessionRefused,
+    SessionTokens,
+)
+from console.relay.store import (
+    EventStore,
+    StateChange,
+    StateChangeConflict,
+    StateChangeRejected,
+    StoredEvent,
+    StoreUnavailable,
+    UnknownEvent,
+    utc_timestamp,
+)
+
+_log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+HOOK_PATH: Final = "/hooks/pulseway"
+#: Rows read from the store per catch-up query.
+PAGE_SIZE: Final = 500
+MAX_API_LIMIT: Final = 5000
+#: Headers never copied into the quarantine table (credentials).
+_PRIVATE_HEADERS: Final = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
+
+_JSON_HEADERS: Final = [(b"content-type", b"application/json")]
+
+
+def _json_body(data: object) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _is_json_media_type(value: bytes) -> bool:
+    media_type = value.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json")
+    )
+
+
+class RelayApp:
+    """The relay as one ASGI callable. Owns the store, the hub and the session table.
+
+    ``background`` jobs from the config are started after the store opens and cancelled at
+    shutdown; each receives the store as :class:`~console.relay.events.EventSink` and
+    :class:`~console.relay.events.CursorStore`.
+    """
+
+    def __init__(
+        self,
+        config: RelayConfig,
+        store: EventStore,
+        authority: SessionAuthority | None = None,
+    ) -> None:
+        if not config.hook_secret:
+            raise ValueError("RelayConfig.hook_secret is required")
+        self.config = config
+        self.store = store
+        self.authority: SessionAuthority = authority or NoOdooAuthority()
+        self.hub = StreamHub(
+            max_pending=config.consumer_queue_limit, flush_interval=config.stream_flush_seconds
+        )
+        self.sessions = SessionTokens(store, config.session_ttl_seconds)
+        self.metrics = RelayMetrics(
+            consumers=lambda: self.hub.consumers,
+            store_available=lambda: store.unavailable_reason is None,
+            last_seq=lambda: self.hub.last_seq,
+        )
+        self._signature = SignatureCheck(config.hook_secret)
+        self._hook_token = config.hook_token.encode() if config.hook_token else None
+        self._hook_token_header = config.hook_token_header.lower().encode("latin-1")
+        self._admin_token = config.admin_token.encode() if config.admin_token else None
+        self._max_body = config.max_body_bytes
+        self._retry_after = str(config.retry_after_seconds).encode()
+        self._background: list[asyncio.Task[None]] = []
+        self._rest = Starlette(
+            routes=[
+                Route("/healthz", self.healthz, methods=["GET"]),
+                Route("/metrics", self.metrics_text, methods=["GET"]),
+                Route("/events", self.event_stream, methods=["GET"]),
+                Route("/api/events", self.list_events, methods=["GET"]),
+                Route("/api/events/{seq:int}", self.event_detail, methods=["GET"]),
+                Route("/api/events/{seq:int}/state", self.change_state, methods=["POST"]),
+                Route("/api/session", self.open_session, methods=["POST"]),
+                Route("/api/session", self.session_info, methods=["GET"]),
+                Route("/api/session", self.close_session, methods=["DELETE"]),
+                Route("/api/quarantine", self.list_quarantine, methods=["GET"]),
+            ],
+            exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
+            lifespan=self._lifespan,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == HOOK_PATH:
+            await self._ingest(scope, receive, send)
+        else:
+            await self._rest(scope, receive, send)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        await self.store.start()
+        self.store.add_commit_listener(self.hub)
+        with contextlib.suppress(StoreUnavailable):
+            self.hub.last_seq = await self.store.last_seq()
+        for job in self.config.background:
+            self._background.append(asyncio.create_task(self._supervise(job)))
+        try:
+            yield
+        finally:
+            self.begin_shutdown()
+            for task in self._background:
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            await self.store.close()
+            await self.authority.aclose()
+
+    async def _supervise(self, job: Callable[..., Awaitable[None]]) -> None:
+        name = getattr(job, "__qualname__", repr(job))
+        try:
+            await job(self.store, self.store)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("background job %s stopped with an error", name)
+        else:
+            _log.info("background job %s finished", name)
+
+    def begin_shutdown(self) -> None:
+        """End every event stream, so the server's graceful shutdown only waits for requests."""
+        self.hub.close()
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    async def _reply(
+        self, send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        if extra:
+            headers.extend(extra)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _reject(
+        self,
+        send: Send,
+        status: int,
+        reason: str,
+        message: str,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.metrics.rejected[reason] += 1
+        await self._reply(send, status, _json_body({"error": message}), extra)
+
+    async def _ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = time.time()
+        if scope["method"] != "POST":
+            await self._reject(send, 405, "method_not_allowed", "use POST", [(b"allow", b"POST")])
+            return
+        declared_length = -1
+        content_type = b""
+        signature: bytes | None = None
+        token: bytes | None = None
+        token_header = self._hook_token_header
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared_length = int(value) if value.isdigit() else -1
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"x-hmac-signature":
+                signature = value
+            elif name == token_header:
+                token = value
+        too_large = f"body larger than {self._max_body} bytes"
+        if declared_length > self._max_body:
+            await self._reject(send, 413, "too_large", too_large)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body:
+                await self._reject(send, 413, "too_large", too_large)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if not _is_json_media_type(content_type):
+            await self._reject(
+                send, 415, "unsupported_media_type", "send the notification as application/json"
+            )
+            return
+        if not self._signature.verify(body, signature):
+            await self._reject(
+                send, 401, "bad_signature", "x-hmac-signature missing or does not match the body"
+            )
+            return
+        if self._hook_token is not None and (
+            token is None or not hmac.compare_digest(token.strip(), self._hook_token)
+        ):
+            await self._reject(
+                send, 401, "bad_token", f"{self.config.hook_token_header} missing or wrong"
+            )
+            return
+        try:
+            event = parse_pulseway_notification(body)
+        except NotificationInvalid as invalid:
+            await self._quarantine(send, scope, body, invalid, received)
+            return
+        try:
+            # The body is valid UTF-8 JSON (parsed above): store it as received.
+            result = await self.store.append_at(event, received, body.decode())
+        except StoreUnavailable:
+            await self._reject(
+                send,
+                503,
+                "store_unavailable",
+                "event store unavailable; retry later",
+                [(b"retry-after", self._retry_after)],
+            )
+            return
+        self.metrics.commit_latency.observe(time.time() - received)
+        if result.duplicate:
+            self.metrics.duplicates += 1
+            await self._reply(send, 200, b'{"seq":%d,"duplicate":true}' % result.seq)
+        else:
+            self.metrics.received += 1
+            await self._reply(send, 202, b'{"seq":%d,"duplicate":false}' % result.seq)
+
+    async def _quarantine(
+        self, send: Send, scope: Scope, body: bytes, invalid: NotificationInvalid, received: float
+    ) -> None:
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name not in _PRIVATE_HEADERS and name != self._hook_token_header
+        }
+        try:
+            quarantine_id = await self.store.quarantine(
+                SOURCE, body, str(invalid), headers, received
+            )
+        except StoreUnavailable:
+            await self._reject(
+                send,
+                503,
+                "store_unavailable",
+                "event store unavailable; retry later",
+                [(b"retry-after", self._retry_after)],
+            )
+            return
+        self.metrics.quarantined += 1
+        self.metrics.rejected[invalid.reason] += 1
+        await self._reply(
+            send,
+            400,
+            _json_body(
+                {
+                    "error": str(invalid),
+                    "reason": invalid.reason,
+                    "quarantine_id": quarantine_id,
+                }
+            ),
+        )
+
+    # -- authentication ----------------------------------------------------------------------
+
+    async def _principal(self, request: Request) -> Principal:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise HTTPException(
+                401,
+                "log in first (POST /api/session) and send the token as "
+                "'Authorization: Bearer TOKEN'",
+                headers={"www-authenticate": "Bearer"},
+            )
+        token = credentials.strip()
+        if self._admin_token is not None and hmac.compare_digest(token.encode(), self._admin_token):
+            return ADMIN
+        try:
+            principal = await self.sessions.lookup(token)
+        except StoreUnavailable:
+            raise HTTPException(
+                503,
+                "event store unavailable; retry later",
+                headers={"retry-after": str(self.config.retry_after_seconds)},
+            ) from None
+        if principal is None:
+            raise HTTPException(
+                401,
+                "session unknown or expired; log in again",
+                headers={"www-authenticate": 'Bearer error="invalid_token"'},
+            )
+        return principal
+
+    async def _http_error(self, _request: Request, exc: HTTPException) -> Response:
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+
+    def _store_unavailable(self) -> Response:
+        return JSONResponse(
+            {
+                "error": "event store unavailable; retry later",
+                "reason": self.store.unavailable_reason,
+            },
+            503,
+            headers={"retry-after": str(self.config.retry_after_seconds)},
+        )
+
+    # -- health and metrics ------------------------------------------------------------------
+
+    async def healthz(self, _request: Request) -> Response:
+        """200 while the store accepts writes, 503 with the reason otherwise."""
+        reason = self.store.unavailable_reason
+        body = {
+            "status": "ok" if reason is None else "unavailable",
+            "store": reason or "ok",
+            "last_seq": self.hub.last_seq,
+            "consumers": self.hub.consumers,
+        }
+        return JSONResponse(body, 200 if reason is None else 503)
+
+    async def metrics_text(self, _request: Request) -> Response:
+        """Prometheus text exposition."""
+        return PlainTextResponse(
+            self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def open_session(self, request: Request) -> Response:
+        """Odoo login → token bound to the user's SA scope."""
+        body = await _read_json_object(request)
+        login, password = body.get("login"), body.get("password")
+        if not isinstance(login, str) or not isinstance(password, str):
+            raise HTTPException(400, 'send {"login": ..., "password": ...}')
+        try:
+            principal = await self.authority.open_session(login, password)
+        except SessionRefused as refused:
+            return JSONResponse({"error": str(refused)}, refused.status)
+        try:
+            issued = await self.sessions.issue(principal)
+        except StoreUnavailable:
+            return self._store_unavailable()
+        _log.info("session opened for %s (SAs %s)", principal.login, list(principal.sa_ids))
+        return JSONResponse(
+            {
+                "token": issued.token,
+                "expires_at": utc_timestamp(issued.expires_at),
+                "principal": principal.to_json(),
+            }
+        )
+
+    async def session_info(self, request: Request) -> Response:
+        """Who the bearer is."""
+        return JSONResponse({"principal": (await self._principal(request)).to_json()})
+
+    async def close_session(self, request: Request) -> Response:
+        """Log out: the token stops working."""
+        await self._principal(request)
+        token = request.headers["authorization"].partition(" ")[2].strip()
+        try:
+            await self.sessions.revoke(token)
+        except StoreUnavailable:
+            return self._store_unavailable()
+        return Response(status_code=204)
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def list_events(self, request: Request) -> Response:
+        """``GET /api/events?after=&limit=``: the log as JSON pages, filtered to the caller."""
+        principal = await self._principal(request)
+        after = _int_param(request, "after", 0)
+        limit = min(_int_param(request, "limit", 500), MAX_API_LIMIT)
+        if limit < 1:
+            raise HTTPException(400, "limit must be at least 1")
+        visible: list[dict[str, Any]] = []
+        cursor = after
+        try:
+            while len(visible) < limit:
+                rows = await self.store.read_after(cursor, max(limit, PAGE_SIZE))
+                for row in rows:
+                    cursor = row.seq
+                    if principal.can_see(row.sa_ids):
+                        visible.append(row.to_json())
+                        if len(visible) == limit:
+                            break
+                if len(rows) < max(limit, PAGE_SIZE):
+                    break
+        except StoreUnavailable:
+            return self._store_unavailable()
+        return JSONResponse(
+            {"events": visible, "next_after": cursor, "last_seq": max(self.hub.last_seq, cursor)}
+        )
+
+    async def _visible_alert(self, principal: Principal, seq: int) -> StoredEvent:
+        try:
+            event = await self.store.get(seq)
+            if event.alert_seq != event.seq:
+                event = await self.store.get(event.alert_seq)
+        except UnknownEvent:
+            raise HTTPException(404, f"no event with seq {seq}") from None
+        if not principal.can_see(event.sa_ids):
+            # Same answer as for a missing event: do not confirm what is out of scope.
+            raise HTTPException(404, f"no event with seq {seq}")
+        return event
+
+    async def event_detail(self, request: Request) -> Response:
+        """One event with the state history of its alert."""
+        principal = await self._principal(request)
+        seq = int(request.path_params["seq"])
+        try:
+            event = await self.store.get(seq)
+            if not principal.can_see(event.sa_ids):
+                raise UnknownEvent(seq)
+            alert = event if event.alert_seq == event.seq else await self.store.get(event.alert_seq)
+            history = await self.store.history(seq)
+        except UnknownEvent:
+            raise HTTPException(404, f"no event with seq {seq}") from None
+        except StoreUnavailable:
+            return self._store_unavailable()
+        return JSONResponse(
+            {
+                "event": event.to_json(),
+                "alert": alert.to_json(),
+                "history": [entry.to_json() for entry in history],
+            }
+        )
+
+    async def change_state(self, request: Request) -> Response:
+        """Claim, ack, snooze, resolve or link, stamped ``{actor, sa}`` and broadcast."""
+        principal = await self._principal(request)
+        seq = int(request.path_params["seq"])
+        body = await _read_json_object(request)
+        action = body.pop("action", None)
+        if not isinstance(action, str):
+            raise HTTPException(400, 'send {"action": "claim|ack|snooze|resolve|link", ...}')
+        sa = body.pop("sa", None)
+        if sa is not None and (not isinstance(sa, int) or isinstance(sa, bool) or sa < 1):
+            raise HTTPException(400, "sa must be an SA id (positive integer) or null")
+        try:
+            alert = await self._visible_alert(principal, seq)
+        except StoreUnavailable:
+            return self._store_unavailable()
+        if sa is None:
+            sa = next((s for s in alert.sa_ids if principal.can_act_in(s)), None)
+        elif not principal.can_act_in(sa):
+            raise HTTPException(403, f"you are not a member of SA {sa}")
+        new_sas = body.get("sa_ids") if action == "link" else None
+        if isinstance(new_sas, list):
+            outside = [s for s in new_sas if isinstance(s, int) and not principal.can_act_in(s)]
+            if outside:
+                raise HTTPException(403, f"you cannot assign SA(s) {outside} outside your scope")
+        change = StateChange(action=action, actor=principal.login, sa=sa, args=body)
+        try:
+            row = await self.store.change_state(alert.seq, change)
+        except StateChangeConflict as conflict:
+            return JSONResponse({"error": str(conflict)}, 409)
+        except StateChangeRejected as invalid:
+            return JSONResponse({"error": str(invalid)}, 400)
+        except UnknownEvent:
+            raise HTTPException(404, f"no event with seq {seq}") from None
+        except StoreUnavailable:
+            return self._store_unavailable()
+        self.metrics.state_changes += 1
+        return JSONResponse({"event": row.to_json()})
+
+    async def list_quarantine(self, request: Request) -> Response:
+        """Quarantined bodies, newest first (admin token only)."""
+        if await self._principal(request) is not ADMIN:
+            raise HTTPException(403, "the quarantine is for relay operators (admin token)")
+        limit = min(max(_int_param(request, "limit", 100), 1), MAX_API_LIMIT)
+        try:
+            entries = await self.store.quarantined(limit)
+        except StoreUnavailable:
+            return self._store_unavailable()
+        return JSONResponse({"entries": [entry.to_json() for entry in entries]})
+
+    # -- the stream --------------------------------------------------------------------------
+
+    async def event_stream(self, request: Request) -> Response:
+        """``GET /events``: SSE from ``Last-Event-ID``/``?after=``, then live, SA-filtered."""
+        principal = await self._principal(request)
+        header = request.headers.get("last-event-id", "").strip()
+        if header:
+            if not header.isdigit():
+                raise HTTPException(400, "Last-Event-ID must be an event seq")
+            after = int(header)
+        else:
+            after = _int_param(request, "after", 0)
+        subscription = self.hub.subscribe(principal)
+        try:
+            first_page = await self.store.read_after(after, PAGE_SIZE)
+        except StoreUnavailable:
+            subscription.close()
+            return self._store_unavailable()
+        return StreamingResponse(
+            self._stream(subscription, after, first_page),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    async def _stream(
+        self, subscription: Subscription, after: int, page: list[StoredEvent]
+    ) -> AsyncIterator[bytes]:
+        principal = subscription.principal
+        last = after
+        try:
+            yield b"retry: 2000\n\n"
+            while True:
+                # Catch up from the store. The subscription was opened first, so whatever
+                # commits meanwhile is queued there; frames at or below `last` are skipped.
+                while True:
+                    frames = [sse_frame(row) for row in page if principal.can_see(row.sa_ids)]
+                    if page:
+                        last = page[-1].seq
+                    if frames:
+                        yield b"".join(frames)
+                    if len(page) < PAGE_SIZE:
+                        break
+                    page = await self.store.read_after(last, PAGE_SIZE)
+                if not subscription.overflowed:
+                    break
+                subscription.reset_overflow()  # fell behind while catching up: read again
+                page = await self.store.read_after(last, PAGE_SIZE)
+            yield control_frame("ready", {"seq": last})
+            heartbeat = self.config.heartbeat_seconds
+            while True:
+                if not await subscription.wait(heartbeat):
+                    yield b": heartbeat\n\n"
+                    continue
+                if subscription.closed:
+                    yield control_frame(RESYNC_EVENT, {"after": last, "reason": "shutdown"})
+                    return
+                if subscription.overflowed:
+                    yield control_frame(RESYNC_EVENT, {"after": last, "reason": "too_slow"})
+                    return
+                fresh = [(seq, frame) for seq, frame in subscription.take() if seq > last]
+                if fresh:
+                    last = fresh[-1][0]
+                    yield b"".join(frame for _, frame in fresh)
+        except StoreUnavailable:
+            yield control_frame(RESYNC_EVENT, {"after": last, "reason": "store_unavailable"})
+        finally:
+            subscription.close()
+
+
+async def _read_json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise HTTPException(400, "body must be JSON") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "body must be a JSON object")
+    return body
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be an integer") from None
+    if value < 0:
+        raise HTTPException(400, f"{name} must not be negative")
+    return value
+
+
+def create_app(
+    config: RelayConfig,
+    store: EventStore | None = None,
+    authority: SessionAuthority | None = None,
+) -> RelayApp:
+    """The relay for ``config``: its configured store and, with Odoo settings, Odoo logins."""
+    if store is None:
+        store = open_store(config)
+    if authority is None and config.odoo is not None:
+        from console.relay.sessions import OdooSessionAuthority
+
+        authority = OdooSessionAuthority(
+            config.odoo.url, config.odoo.db, config.odoo.user, config.odoo.password
+        )
+    return RelayApp(config, store, authority)
+
+
+def open_store(config: RelayConfig) -> EventStore:
+    """The store the config names (not started yet)."""
+    if config.store == "postgres":
+        from console.relay.postgres_store import PostgresEventStore
+
+        assert config.postgres_dsn is not None
+        postgres: EventStore = PostgresEventStore(config.postgres_dsn)
+        return postgres
+    from console.relay.sqlite_store import SqliteEventStore
+
+    # Several worker processes write one file: serialize their batches and tail the file.
+    return SqliteEventStore(config.db, shared=config.workers > 1)

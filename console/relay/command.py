@@ -1,0 +1,214 @@
+"""``psa relay``: load the settings, open the store, serve until SIGINT/SIGTERM.
+
+Prints one JSON line ``{"ready": true, "url": ...}`` on stdout once listening (like
+``psa sandbox``), so scripts and tests can start it with ``--port 0`` and read the port back.
+Exit codes: 0 after a clean shutdown, 1 if it could not start, 2 for configuration errors.
+
+With ``workers > 1`` this process binds the socket and supervises that many worker processes
+serving it (the kernel spreads connections over them); they share the store, which then
+serializes their write batches and tails the log for the stream. One Python process tops out
+near 4,000 durable webhooks/s on this hardware (the GIL); two reach the 8,000/s target on two
+cores (bench/RESULTS.md, "Relay ingest").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.queues
+import os
+import queue
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from console.relay.app import create_app
+from console.relay.config import ConfigError, RelayConfig, describe, load_config
+from console.relay.serving import RelayServer, bind_socket, socket_url
+
+_log = logging.getLogger("console.relay")
+
+#: A worker that dies sooner than this after starting is not restarted (it would loop).
+_MIN_WORKER_LIFETIME_SECONDS = 5.0
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
+    )
+
+
+def _uvicorn_log_level(config: RelayConfig) -> str:
+    # uvicorn's own INFO lines (startup banners) add nothing to ours.
+    return "warning" if config.log_level == "info" else config.log_level
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the relay with ``psa relay`` arguments; returns the process exit code."""
+    try:
+        config = load_config(
+            Path(args.config) if args.config else None,
+            overrides={
+                "host": args.host,
+                "port": args.port,
+                "db": args.db,
+                "workers": getattr(args, "workers", None),
+            },
+        )
+    except ConfigError as exc:
+        print(f"psa relay: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(config.log_level)
+    _log.info("starting relay with %s", describe(config))
+    try:
+        sock = bind_socket(config.host, config.port)
+    except OSError as exc:
+        print(f"psa relay: {exc}", file=sys.stderr)
+        return 1
+    url = socket_url(sock)
+    store = str(config.db) if config.store == "sqlite" else "postgres"
+    ready_line = json.dumps({"ready": True, "url": url, "store": store, "workers": config.workers})
+    try:
+        if config.workers == 1:
+            return _serve_here(config, sock, ready_line)
+        return _supervise(config, sock, ready_line)
+    finally:
+        sock.close()
+
+
+def _serve_here(config: RelayConfig, sock: socket.socket, ready_line: str) -> int:
+    relay = create_app(config)
+    server = RelayServer(
+        relay,
+        log_level=_uvicorn_log_level(config),
+        on_ready=lambda: print(ready_line, flush=True),
+    )
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
+
+
+def _worker_main(
+    config: RelayConfig,
+    sock: socket.socket,
+    index: int,
+    ready: multiprocessing.queues.Queue[int],
+) -> None:
+    """Body of a worker process: serve the shared socket until told to stop."""
+    _configure_logging(config.log_level)
+    _exit_with_parent()
+    if index != 0:
+        config = replace(config, background=[])
+    relay = create_app(config)
+    server = RelayServer(
+        relay, log_level=_uvicorn_log_level(config), on_ready=lambda: ready.put(index)
+    )
+    server.run(sockets=[sock])
+    sys.exit(0 if server.started else 1)
+
+
+def _exit_with_parent() -> None:
+    """Shut this worker down gracefully if the supervisor dies (even by SIGKILL).
+
+    Orphaned workers would keep the port and the database busy with nobody to stop them.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        _log.error("relay supervisor %d is gone; worker %d stops", parent, os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="relay-parent-watch", daemon=True).start()
+
+
+class _Supervisor:
+    """Starts the workers, restarts one that dies, stops them all on SIGINT/SIGTERM."""
+
+    def __init__(self, config: RelayConfig, sock: socket.socket) -> None:
+        self.config = config
+        self.sock = sock
+        self.context = multiprocessing.get_context("spawn")
+        self.ready: multiprocessing.queues.Queue[int] = self.context.Queue()
+        self.workers: dict[int, tuple[Any, float]] = {}
+        self.stopping = False
+
+    def spawn(self, index: int) -> None:
+        process = self.context.Process(
+            target=_worker_main,
+            args=(self.config, self.sock, index, self.ready),
+            name=f"psa-relay-worker-{index}",
+        )
+        process.start()
+        self.workers[index] = (process, time.monotonic())
+
+    def stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+        for process, _ in self.workers.values():
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    def wait_ready(self, timeout: float) -> bool:
+        pending = set(self.workers)
+        deadline = time.monotonic() + timeout
+        while pending and not self.stopping:
+            try:
+                pending.discard(self.ready.get(timeout=0.2))
+            except queue.Empty:
+                if any(not self.workers[i][0].is_alive() for i in pending):
+                    return False
+                if time.monotonic() > deadline:
+                    return False
+        return not pending
+
+    def watch(self) -> int:
+        while True:
+            sentinels = {process.sentinel: index for index, (process, _) in self.workers.items()}
+            if not sentinels:
+                return 0
+            for sentinel in multiprocessing.connection.wait(list(sentinels), timeout=1.0):
+                index = sentinels[sentinel]
+                process, started = self.workers.pop(index)
+                process.join()
+                if self.stopping:
+                    continue
+                lived = time.monotonic() - started
+                _log.error(
+                    "relay worker %d exited with %s after %.0fs", index, process.exitcode, lived
+                )
+                if lived < _MIN_WORKER_LIFETIME_SECONDS:
+                    _log.error("worker %d keeps failing; stopping the relay", index)
+                    self.stop(signal.SIGTERM, None)
+                    return 1
+                self.spawn(index)
+
+
+def _supervise(config: RelayConfig, sock: socket.socket, ready_line: str) -> int:
+    supervisor = _Supervisor(config, sock)
+    previous = {sig: signal.signal(sig, supervisor.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for index in range(config.workers):
+            supervisor.spawn(index)
+        if not supervisor.wait_ready(timeout=60):
+            if not supervisor.stopping:
+                print("psa relay: workers did not start; see the log above", file=sys.stderr)
+                supervisor.stop(signal.SIGTERM, None)
+                supervisor.watch()
+                return 1
+        else:
+            print(ready_line, flush=True)
+        return supervisor.watch()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

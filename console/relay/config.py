@@ -1,0 +1,280 @@
+"""Relay settings: defaults ← TOML file ← ``PSA_*`` environment ← command line.
+
+The file is ``--config FILE`` or ``relay.toml`` in the platform config dir (platformdirs,
+e.g. ``~/.config/psa/relay.toml``)::
+
+    [relay]
+    host = "127.0.0.1"
+    port = 8765
+    db = "/var/lib/psa/relay.sqlite3"
+    store = "sqlite"            # or "postgres" (postgres_dsn, several relay instances)
+    hook_token_header = "x-psa-relay-token"
+
+    [odoo]                      # the relay's service account; its password only in the env
+    url = "https://odoo.example.com"
+    db = "psa"
+    user = "psa-relay"
+
+Each ``[relay]`` key ``k`` is overridden by ``PSA_RELAY_<K>``, each ``[odoo]`` key by
+``PSA_ODOO_<K>``. Secrets (``PSA_RELAY_HOOK_SECRET``, ``PSA_RELAY_HOOK_TOKEN``,
+``PSA_RELAY_ADMIN_TOKEN``, ``PSA_ODOO_PASSWORD``) come from the environment or the OS keyring
+(service ``psa``, the variable's name as the key) — a secret in the file is an error, so it
+never sits in a world-readable file, in argv or in a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Final
+
+import platformdirs
+
+from console.relay.events import CursorStore, EventSink
+
+_log = logging.getLogger(__name__)
+
+#: A background job started with the relay (pollers, rules worker): it gets the store as sink
+#: and cursor store, runs until cancelled at shutdown.
+BackgroundTask = Callable[[EventSink, CursorStore], Awaitable[None]]
+
+APP_NAME: Final = "psa"
+KEYRING_SERVICE: Final = "psa"
+SECRET_VARIABLES: Final = (
+    "PSA_RELAY_HOOK_SECRET",
+    "PSA_RELAY_HOOK_TOKEN",
+    "PSA_RELAY_ADMIN_TOKEN",
+    "PSA_ODOO_PASSWORD",
+)
+_SECRET_KEYS: Final = frozenset({"hook_secret", "hook_token", "admin_token", "password", "secret"})
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+def default_config_path() -> Path:
+    """``relay.toml`` in the platform's user config dir."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "relay.toml"
+
+
+def default_db_path() -> Path:
+    """The SQLite event store in the platform's user data dir."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "relay.sqlite3"
+
+
+@dataclass(frozen=True)
+class OdooServiceAccount:
+    """Where the relay finds Odoo and the account it resolves SA memberships with."""
+
+    url: str
+    db: str
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass
+class RelayConfig:
+    """Everything the relay needs to run. Secrets are excluded from ``repr``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db: Path = field(default_factory=default_db_path)
+    store: str = "sqlite"
+    postgres_dsn: str | None = field(default=None, repr=False)
+    hook_secret: str | None = field(default=None, repr=False)
+    hook_token: str | None = field(default=None, repr=False)
+    hook_token_header: str = "x-psa-relay-token"
+    admin_token: str | None = field(default=None, repr=False)
+    odoo: OdooServiceAccount | None = None
+    max_body_bytes: int = 256 * 1024
+    heartbeat_seconds: float = 15.0
+    retry_after_seconds: int = 5
+    session_ttl_seconds: float = 12 * 3600.0
+    consumer_queue_limit: int = 10_000
+    stream_flush_seconds: float = 0.01
+    workers: int = 1
+    log_level: str = "info"
+    background: list[BackgroundTask] = field(default_factory=list, repr=False)
+
+
+#: ``[relay]`` keys a file or ``PSA_RELAY_*`` may set, with their parsers.
+_RELAY_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
+    "host": str,
+    "port": int,
+    "db": lambda v: Path(str(v)).expanduser(),
+    "store": str,
+    "postgres_dsn": str,
+    "hook_token_header": lambda v: str(v).lower(),
+    "max_body_bytes": int,
+    "heartbeat_seconds": float,
+    "retry_after_seconds": int,
+    "session_ttl_seconds": float,
+    "consumer_queue_limit": int,
+    "stream_flush_seconds": float,
+    "workers": int,
+    "log_level": lambda v: str(v).lower(),
+}
+_ODOO_KEYS: Final[tuple[str, ...]] = ("url", "db", "user")
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _section(document: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
+    section = document.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    secrets_found = sorted(_SECRET_KEYS & section.keys())
+    if secrets_found:
+        raise ConfigError(
+            f"{path}: [{name}] {', '.join(secrets_found)} must not be in a file; set it in the "
+            "environment (e.g. a systemd EnvironmentFile readable by the service only) or the "
+            "OS keyring"
+        )
+    return section
+
+
+def _secret(name: str, env: Mapping[str, str], use_keyring: bool) -> str | None:
+    value = env.get(name)
+    if value:
+        return value
+    if not use_keyring:
+        return None
+    try:
+        import keyring
+
+        stored = keyring.get_password(KEYRING_SERVICE, name)
+    except Exception as exc:  # no backend on a headless server is normal
+        _log.debug("keyring lookup of %s failed: %s", name, exc)
+        return None
+    return stored or None
+
+
+def load_config(
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    use_keyring: bool = True,
+) -> RelayConfig:
+    """Build the relay's settings (see the module docstring for the precedence).
+
+    ``config_path`` None means the default path if that file exists. ``overrides`` are
+    command-line values (``None`` values are ignored).
+    """
+    import os
+
+    env = os.environ if env is None else env
+    if config_path is None:
+        candidate = default_config_path()
+        document = _read_file(candidate) if candidate.is_file() else {}
+        path = candidate
+    else:
+        document = _read_file(config_path)
+        path = config_path
+    unknown_sections = sorted(set(document) - {"relay", "odoo"})
+    if unknown_sections:
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown_sections)}")
+    relay_section = _section(document, "relay", path)
+    odoo_section = _section(document, "odoo", path)
+
+    values: dict[str, Any] = {}
+    for key, raw in relay_section.items():
+        if key not in _RELAY_KEYS:
+            raise ConfigError(f"{path}: unknown key [relay] {key}")
+        values[key] = _parse(key, raw, f"{path}: [relay] {key}")
+    for key in _RELAY_KEYS:
+        variable = f"PSA_RELAY_{key.upper()}"
+        if env.get(variable):
+            values[key] = _parse(key, env[variable], variable)
+    for key, raw in (overrides or {}).items():
+        if raw is not None:
+            values[key] = _parse(key, raw, f"--{key}")
+
+    unknown_odoo = sorted(set(odoo_section) - set(_ODOO_KEYS))
+    if unknown_odoo:
+        raise ConfigError(f"{path}: unknown key(s) [odoo] {', '.join(unknown_odoo)}")
+    odoo_values = {key: str(odoo_section[key]) for key in _ODOO_KEYS if key in odoo_section}
+    for key in _ODOO_KEYS:
+        if env.get(f"PSA_ODOO_{key.upper()}"):
+            odoo_values[key] = env[f"PSA_ODOO_{key.upper()}"]
+    odoo_password = _secret("PSA_ODOO_PASSWORD", env, use_keyring)
+    odoo: OdooServiceAccount | None = None
+    if all(odoo_values.get(key) for key in _ODOO_KEYS) and odoo_password:
+        odoo = OdooServiceAccount(password=odoo_password, **odoo_values)
+    elif odoo_values:
+        missing = [f"PSA_ODOO_{k.upper()}" for k in _ODOO_KEYS if not odoo_values.get(k)]
+        if not odoo_password:
+            missing.append("PSA_ODOO_PASSWORD")
+        _log.warning(
+            "Odoo settings incomplete (missing %s): sessions are refused", ", ".join(missing)
+        )
+
+    config = RelayConfig(
+        **values,
+        odoo=odoo,
+        hook_secret=_secret("PSA_RELAY_HOOK_SECRET", env, use_keyring),
+        hook_token=_secret("PSA_RELAY_HOOK_TOKEN", env, use_keyring),
+        admin_token=_secret("PSA_RELAY_ADMIN_TOKEN", env, use_keyring),
+    )
+    validate(config)
+    return config
+
+
+def _parse(key: str, raw: Any, where: str) -> Any:
+    try:
+        return _RELAY_KEYS[key](raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: invalid value {raw!r}") from None
+
+
+def validate(config: RelayConfig) -> None:
+    """Refuse settings the relay cannot run with, saying what to change."""
+    if config.store not in ("sqlite", "postgres"):
+        raise ConfigError(f"store must be 'sqlite' or 'postgres', not {config.store!r}")
+    if config.store == "postgres" and not config.postgres_dsn:
+        raise ConfigError("store = 'postgres' needs postgres_dsn (or PSA_RELAY_POSTGRES_DSN)")
+    if not config.hook_secret:
+        raise ConfigError(
+            "PSA_RELAY_HOOK_SECRET is not set: the relay cannot verify Pulseway's "
+            "x-hmac-signature. Set it (environment or keyring) to the webhook's SecretKey."
+        )
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"port out of range 0..65535: {config.port}")
+    if config.workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {config.workers}")
+    for name in ("max_body_bytes", "consumer_queue_limit", "retry_after_seconds"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    for name in ("heartbeat_seconds", "session_ttl_seconds"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+
+
+def describe(config: RelayConfig) -> dict[str, Any]:
+    """The settings as loggable data: secrets shown only as set or not set."""
+    described: dict[str, Any] = {}
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if item.name in ("hook_secret", "hook_token", "admin_token", "postgres_dsn"):
+            described[item.name] = "set" if value else "not set"
+        elif item.name == "odoo":
+            described["odoo"] = (
+                {"url": value.url, "db": value.db, "user": value.user} if value else None
+            )
+        elif item.name == "background":
+            described["background"] = len(value)
+        else:
+            described[item.name] = str(value) if isinstance(value, Path) else value
+    return described

@@ -1,0 +1,399 @@
+"""The relay's event log as an interface: what the HTTP layer and the stream need from a store.
+
+Two implementations keep the same contract: :mod:`console.relay.sqlite_store` (embedded default,
+one process) and :mod:`console.relay.postgres_store` (several relay instances behind a load
+balancer). Nothing outside this package knows which one is running.
+
+The log is append-only and ``seq`` is strictly increasing *in commit order*, so a consumer that
+has seen ``seq = N`` has seen everything up to ``N`` and resumes with ``after = N``. Three kinds of
+rows share it:
+
+* producer events (webhook notifications, poller events) — one row per occurrence, raw payload
+  kept. A repeat of an *open* alert (same dedupe key) is still its own row, but it points at the
+  alert it repeats through ``alert_seq`` and raises that alert's ``count``/``last_seen``;
+* ``kind = "state"`` rows, one per state change (claim, ack, snooze, resolve, link), carrying
+  ``{actor, sa}``, the action and a snapshot of the alert after the change;
+* nothing else: quarantined bodies and cursors live in their own tables.
+
+Consumers that apply rows in ``seq`` order end with each alert's current state.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+from console.relay.events import AppendResult, CursorStore, EventSink, IncomingEvent
+
+#: Lifecycle states of an event. ``open`` is where every event starts.
+OPEN: Final = "open"
+CLAIMED: Final = "claimed"
+ACKED: Final = "acked"
+SNOOZED: Final = "snoozed"
+RESOLVED: Final = "resolved"
+
+#: The kind of the log rows that record state changes.
+STATE_KIND: Final = "state"
+#: The source of rows the relay writes itself (state changes).
+RELAY_SOURCE: Final = "relay"
+
+#: Actions accepted by :meth:`EventStore.change_state`, and what each needs in ``args``.
+STATE_ACTIONS: Final = frozenset({"claim", "ack", "snooze", "resolve", "link"})
+
+
+class StoreUnavailable(Exception):
+    """The store cannot commit or read right now (disk full or read-only, database down).
+
+    The HTTP layer answers 503 with ``Retry-After``; nothing was acknowledged.
+    """
+
+
+class UnknownEvent(LookupError):
+    """No event with that ``seq``."""
+
+
+class StateChangeRejected(ValueError):
+    """A state change the store refused; the message is meant for the technician."""
+
+
+class StateChangeInvalid(StateChangeRejected):
+    """The request itself is wrong: unknown action, missing or malformed arguments (HTTP 400)."""
+
+
+class StateChangeConflict(StateChangeRejected):
+    """The request does not apply to the event as it is now, e.g. ack after resolve (HTTP 409)."""
+
+
+_second_prefix: tuple[int, str] = (-1, "")
+
+
+def utc_timestamp(epoch_seconds: float) -> str:
+    """ISO-8601 UTC with milliseconds (``2025-06-03T16:15:02.123Z``), the log's one format.
+
+    On the ingest path, so the second's prefix is cached: ~1 µs instead of datetime's ~4 µs.
+    """
+    global _second_prefix
+    second = int(epoch_seconds)
+    cached_second, prefix = _second_prefix
+    if cached_second != second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second_prefix = (second, prefix)
+    millis = min(int((epoch_seconds - second) * 1000), 999)
+    return f"{prefix}.{millis:03d}Z"
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    """One row of the log as consumers see it. Treat it as immutable (``dataclasses.replace``).
+
+    Not ``frozen``: a frozen dataclass costs ~5 µs per construction instead of ~1 µs, and
+    the writer builds one per ingested event.
+
+    ``alert_seq`` is the seq of the alert this row belongs to: its own seq for an event that
+    opened an alert, the opening row's seq for a repeat, and the target's seq for a state row.
+    ``count``/``last_seen`` on a repeat row are the alert's values right after that repeat.
+    """
+
+    seq: int
+    source: str
+    kind: str
+    received_at: str
+    external_id: str
+    title: str
+    device_id: str | None
+    priority: str | None
+    dedupe_key: str | None
+    sa_ids: tuple[int, ...]
+    state: str
+    count: int
+    last_seen: str
+    alert_seq: int
+    claimed_by: str | None = None
+    snoozed_until: str | None = None
+    asset_id: int | None = None
+    partner_id: int | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_repeat(self) -> bool:
+        """True for a row that repeats an alert opened earlier."""
+        return self.kind != STATE_KIND and self.alert_seq != self.seq
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object sent on the stream and by ``GET /api/events``."""
+        return {
+            "seq": self.seq,
+            "source": self.source,
+            "kind": self.kind,
+            "received_at": self.received_at,
+            "external_id": self.external_id,
+            "title": self.title,
+            "device_id": self.device_id,
+            "priority": self.priority,
+            "dedupe_key": self.dedupe_key,
+            "sa_ids": list(self.sa_ids),
+            "state": self.state,
+            "count": self.count,
+            "last_seen": self.last_seen,
+            "alert_seq": self.alert_seq,
+            "repeat": self.is_repeat,
+            "claimed_by": self.claimed_by,
+            "snoozed_until": self.snoozed_until,
+            "asset_id": self.asset_id,
+            "partner_id": self.partner_id,
+            "payload": self.payload,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A request to change an event's state, stamped with who acts and under which SA.
+
+    ``args``: ``snooze`` needs ``until`` (ISO-8601 instant); ``link`` takes any of ``asset_id``,
+    ``partner_id`` (ints or null) and ``sa_ids`` (list of ints). Other actions take none.
+    """
+
+    action: str
+    actor: str
+    sa: int | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One recorded state change of an alert (the console's detail panel lists these)."""
+
+    seq: int
+    target_seq: int
+    at: str
+    actor: str
+    sa: int | None
+    action: str
+    args: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``GET /api/events/{seq}``."""
+        return {
+            "seq": self.seq,
+            "target_seq": self.target_seq,
+            "at": self.at,
+            "actor": self.actor,
+            "sa": self.sa,
+            "action": self.action,
+            "args": dict(self.args),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """A body the relay refused as malformed, kept byte for byte with the reason."""
+
+    id: int
+    received_at: str
+    source: str
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``GET /api/quarantine``; the body as text with undecodable bytes escaped."""
+        return {
+            "id": self.id,
+            "received_at": self.received_at,
+            "source": self.source,
+            "reason": self.reason,
+            "headers": dict(self.headers),
+            "body": self.body.decode("utf-8", errors="backslashreplace"),
+        }
+
+
+class CommitListener(Protocol):
+    """Receives committed rows on the event loop, in seq order, each exactly once."""
+
+    @property
+    def wants_rows(self) -> bool:
+        """False while nobody needs the rows themselves (no stream consumers): a store that
+        must read them back (tailing) then only reports the new last seq via :meth:`advance`."""
+        ...
+
+    def publish(self, events: Sequence[StoredEvent]) -> None:
+        """A committed batch."""
+        ...
+
+    def advance(self, last_seq: int) -> None:
+        """Rows up to ``last_seq`` were committed (sent instead of :meth:`publish`)."""
+        ...
+
+
+class EventStore(EventSink, CursorStore, Protocol):
+    """The relay's durable log. Every write returns only after it is committed."""
+
+    async def start(self) -> None:
+        """Open the store. A store that cannot open yet still starts and reports unavailable."""
+        ...
+
+    async def close(self) -> None:
+        """Finish queued writes and close."""
+        ...
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Deliver every committed row to ``listener`` (on the loop, in seq order)."""
+        ...
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why the last write or open failed, or None while the store works."""
+        ...
+
+    async def quarantine(
+        self, source: str, body: bytes, reason: str, headers: Mapping[str, str], received: float
+    ) -> int:
+        """Durably keep a refused body; returns its quarantine id."""
+        ...
+
+    async def append_at(
+        self, event: IncomingEvent, received: float, payload_text: str | None = None
+    ) -> AppendResult:
+        """:meth:`append` with the instant it was received (epoch seconds) and, optionally,
+        the payload as received (JSON text) to store instead of re-encoding ``event.payload``.
+        """
+        ...
+
+    async def change_state(self, seq: int, change: StateChange) -> StoredEvent:
+        """Apply ``change`` to the alert ``seq`` belongs to; returns the new ``state`` row.
+
+        Raises :class:`UnknownEvent` or :class:`StateChangeRejected`.
+        """
+        ...
+
+    async def read_after(self, after: int, limit: int) -> list[StoredEvent]:
+        """Up to ``limit`` rows with ``seq > after`` in seq order (current state of alerts)."""
+        ...
+
+    async def get(self, seq: int) -> StoredEvent:
+        """One row; raises :class:`UnknownEvent`."""
+        ...
+
+    async def history(self, seq: int) -> list[HistoryEntry]:
+        """State changes of the alert ``seq`` belongs to, oldest first."""
+        ...
+
+    async def quarantined(self, limit: int) -> list[QuarantineEntry]:
+        """The most recent quarantined bodies, newest first."""
+        ...
+
+    async def last_seq(self) -> int:
+        """The highest committed seq (0 for an empty log)."""
+        ...
+
+    async def save_session(
+        self, token_hash: str, principal: Mapping[str, Any], expires_at: float
+    ) -> None:
+        """Keep a console session (by its token's hash) until ``expires_at``."""
+        ...
+
+    async def load_session(self, token_hash: str) -> tuple[dict[str, Any], float] | None:
+        """A saved session's principal (JSON object) and expiry, or None."""
+        ...
+
+    async def delete_session(self, token_hash: str) -> None:
+        """Forget a session (logout)."""
+        ...
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON as stored in the log's text columns."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO-8601 instant (``Z`` or offset); naive times are taken as UTC."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    """The new column values an action gives an alert (the same rules for every store)."""
+
+    state: str
+    claimed_by: str | None
+    snoozed_until: str | None
+    asset_id: int | None
+    partner_id: int | None
+    sa_ids: tuple[int, ...]
+    args: dict[str, Any]
+
+
+def plan_state_change(current: StoredEvent, change: StateChange, now: float) -> PlannedChange:
+    """Decide what ``change`` does to ``current`` (the alert's head row), or refuse it.
+
+    Kept free of I/O so both stores apply exactly the same rules. Raises
+    :class:`StateChangeInvalid` or :class:`StateChangeConflict`.
+    """
+    action = change.action
+    if action not in STATE_ACTIONS:
+        raise StateChangeInvalid(
+            f"unknown action {action!r}; expected one of {', '.join(sorted(STATE_ACTIONS))}"
+        )
+    state = current.state
+    claimed_by = current.claimed_by
+    snoozed_until = current.snoozed_until
+    asset_id, partner_id, sa_ids = current.asset_id, current.partner_id, current.sa_ids
+    args: dict[str, Any] = {}
+    if action != "link" and state == RESOLVED:
+        raise StateChangeConflict(f"event {current.seq} is already resolved")
+    if action == "claim":
+        state, claimed_by = CLAIMED, change.actor
+    elif action == "ack":
+        state = ACKED
+    elif action == "resolve":
+        state, snoozed_until = RESOLVED, None
+    elif action == "snooze":
+        until_text = change.args.get("until")
+        if not isinstance(until_text, str):
+            raise StateChangeInvalid("snooze needs 'until', an ISO-8601 date and time")
+        try:
+            until = parse_instant(until_text)
+        except ValueError:
+            raise StateChangeInvalid(
+                f"snooze 'until' is not an ISO-8601 time: {until_text!r}"
+            ) from None
+        if until.timestamp() <= now:
+            raise StateChangeInvalid(f"snooze 'until' is in the past: {until_text}")
+        state, snoozed_until = SNOOZED, utc_timestamp(until.timestamp())
+        args["until"] = snoozed_until
+    else:  # link
+        known = {"asset_id", "partner_id", "sa_ids"}
+        if not known & change.args.keys():
+            raise StateChangeInvalid("link needs at least one of asset_id, partner_id, sa_ids")
+        if "asset_id" in change.args:
+            asset_id = _optional_id(change.args["asset_id"], "asset_id")
+            args["asset_id"] = asset_id
+        if "partner_id" in change.args:
+            partner_id = _optional_id(change.args["partner_id"], "partner_id")
+            args["partner_id"] = partner_id
+        if "sa_ids" in change.args:
+            raw = change.args["sa_ids"]
+            if not isinstance(raw, list) or not all(_is_id(v) for v in raw):
+                raise StateChangeInvalid("link 'sa_ids' must be a list of positive integers")
+            sa_ids = tuple(sorted(set(raw)))
+            args["sa_ids"] = list(sa_ids)
+    return PlannedChange(state, claimed_by, snoozed_until, asset_id, partner_id, sa_ids, args)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _optional_id(value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if not _is_id(value):
+        raise StateChangeInvalid(f"link {name!r} must be a positive integer or null")
+    assert isinstance(value, int)
+    return value

@@ -1,0 +1,246 @@
+"""The PostgreSQL store against a real server the test starts (Debian's postgresql package).
+
+Skipped with the reason when no server binaries are installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from relay_support import RunningRelay, SseReader, notification
+
+from console.relay.events import IncomingEvent
+from console.relay.postgres_store import PostgresEventStore
+from console.relay.store import StateChange, StoredEvent
+
+pytestmark = pytest.mark.postgres
+
+
+def _binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free loopback port; yields a DSN without dbname."""
+    bin_dir = _binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root and runuser is missing to start PostgreSQL")
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    home = Path(tempfile.mkdtemp(prefix="relay-pg-"))
+    home.chmod(0o755)
+    data = home / "data"
+    if run_as:
+        shutil.chown(home, "postgres", "postgres")
+    port = _free_port()
+    subprocess.run(
+        [
+            *run_as,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "relay",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w",
+         "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"host=127.0.0.1 port={port} user=relay"
+    finally:
+        subprocess.run(
+            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(home, ignore_errors=True)
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def dsn(postgres_server: str) -> str:
+    """A fresh, empty database for one test."""
+    name = f"relay_test_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(f"{postgres_server} dbname=postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    return f"{postgres_server} dbname={name}"
+
+
+def _event(external_id: str, title: str = "Low disk space", device: str = "dev-1") -> IncomingEvent:
+    from console.domain.alerts import alert_dedupe_key
+
+    return IncomingEvent(
+        source="pulseway",
+        kind="alert",
+        external_id=external_id,
+        title=title,
+        device_id=device,
+        priority="Critical",
+        dedupe_key=alert_dedupe_key("pulseway", device, title),
+        payload={"Id": external_id},
+    )
+
+
+class Collector:
+    """A commit listener that records what it is given."""
+
+    wants_rows = True
+
+    def __init__(self) -> None:
+        self.rows: list[StoredEvent] = []
+        self.changed = asyncio.Event()
+
+    def publish(self, events: Any) -> None:
+        self.rows.extend(events)
+        self.changed.set()
+
+    def advance(self, last_seq: int) -> None:
+        return None
+
+
+async def _wait_for(collector: Collector, count: int) -> None:
+    async with asyncio.timeout(20):
+        while len(collector.rows) < count:
+            collector.changed.clear()
+            await collector.changed.wait()
+
+
+def test_append_duplicate_and_repeat_follow_the_same_rules_as_sqlite(dsn: str) -> None:
+    async def scenario() -> None:
+        store = PostgresEventStore(dsn)
+        await store.start()
+        try:
+            first = await store.append(_event("1"))
+            again = await store.append(_event("1"))
+            repeat = await store.append(_event("2"))
+            other = await store.append(_event("3", title="CPU high"))
+            assert (first.seq, first.duplicate) == (1, False)
+            assert (again.seq, again.duplicate) == (1, True)
+            assert repeat.seq == 2 and other.seq == 3
+            head = await store.get(1)
+            assert (head.count, (await store.get(2)).alert_seq) == (2, 1)
+            assert [e.seq for e in await store.read_after(0, 10)] == [1, 2, 3]
+            assert await store.last_seq() == 3
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_state_changes_history_quarantine_cursors_and_sessions(dsn: str) -> None:
+    async def scenario() -> None:
+        store = PostgresEventStore(dsn)
+        await store.start()
+        try:
+            seq = (await store.append(_event("10"))).seq
+            state = await store.change_state(seq, StateChange("claim", actor="tech1", sa=1))
+            assert state.kind == "state" and state.payload["alert"]["claimed_by"] == "tech1"
+            await store.change_state(seq, StateChange("resolve", actor="tech1", sa=1))
+            history = await store.history(seq)
+            assert [(h.action, h.actor, h.sa) for h in history] == [
+                ("claim", "tech1", 1),
+                ("resolve", "tech1", 1),
+            ]
+            reopened = await store.append(_event("11"))  # resolved: a new alert opens
+            assert (await store.get(reopened.seq)).alert_seq == reopened.seq
+            quarantine_id = await store.quarantine("pulseway", b"\xff{", "bad", {"a": "b"}, 0.0)
+            [entry] = await store.quarantined(5)
+            assert (entry.id, entry.body, entry.headers) == (quarantine_id, b"\xff{", {"a": "b"})
+            await store.set_cursor("devices", "page-3")
+            assert await store.get_cursor("devices") == "page-3"
+            await store.save_session("hash", {"login": "x"}, 4_000_000_000.0)
+            assert await store.load_session("hash") == ({"login": "x"}, 4_000_000_000.0)
+            await store.delete_session("hash")
+            assert await store.load_session("hash") is None
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_two_instances_publish_one_gapless_order_to_every_listener(dsn: str) -> None:
+    async def scenario() -> None:
+        first, second = PostgresEventStore(dsn), PostgresEventStore(dsn)
+        await first.start()
+        await second.start()
+        heard_first, heard_second = Collector(), Collector()
+        first.add_commit_listener(heard_first)
+        second.add_commit_listener(heard_second)
+        try:
+            await asyncio.gather(*(
+                (first if n % 2 else second).append(_event(str(n), title=f"t{n}"))
+                for n in range(200)
+            ))  # fmt: skip
+            await _wait_for(heard_first, 200)
+            await _wait_for(heard_second, 200)
+            assert [e.seq for e in heard_first.rows] == list(range(1, 201))
+            assert [e.seq for e in heard_second.rows] == list(range(1, 201))
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(scenario())
+
+
+def test_relay_on_postgres_ingests_and_streams_over_http(
+    dsn: str, relay_factory: Callable[..., RunningRelay], sse: Callable[..., SseReader]
+) -> None:
+    relay = relay_factory(store=PostgresEventStore(dsn))
+    stream = sse(f"{relay.url}/events", relay.admin())
+    stream.until("ready")
+
+    accepted = relay.post_hook(notification(99))
+    duplicate = relay.post_hook(notification(99))
+
+    assert accepted.status_code == 202 and duplicate.status_code == 200
+    event_id, kind, _ = stream.next(timeout=20)
+    assert (event_id, kind) == (str(accepted.json()["seq"]), "alert")
+
+
+def test_unreachable_postgres_answers_503(relay_factory: Callable[..., RunningRelay]) -> None:
+    port = _free_port()  # nothing listens there
+    store = PostgresEventStore(f"host=127.0.0.1 port={port} user=relay dbname=x", connect_timeout=2)
+    relay = relay_factory(store=store)
+
+    response = relay.post_hook(notification())
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
