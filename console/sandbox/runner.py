@@ -171,9 +171,13 @@ async def serve(plan: SandboxPlan, *, announce: bool = True) -> None:
             server.should_exit = True
 
     stop = asyncio.Event()
+
+    def on_signal() -> None:  # one handler per signal: add_signal_handler keeps only the last
+        request_exit()
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, request_exit)
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
 
     await asyncio.gather(*(asyncio.to_thread(server.ready.wait) for server in servers))
     failed = [

@@ -38,6 +38,7 @@ def qasync_loop(qapp) -> Iterator[qasync.QEventLoop]:
         # every later qtbot wait return at once
         loop._after_run_forever()
         loop._QEventLoop__is_running = False
+        asyncio.events._set_running_loop(None)  # undo what already_running=True set
         asyncio.set_event_loop(None)
         loop.close()
 
