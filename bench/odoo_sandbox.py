@@ -21,7 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from console.sandbox.odoo.orm import SUPERUSER_ID, Database
-
 from console.sandbox.odoo.server import OdooServer
 from console.sandbox.serving import BackgroundServer
 

@@ -31,7 +31,6 @@ def _start_odoo(
     path: str | None = None,
 ) -> tuple[RunningOdoo, BackgroundServer]:
     from console.sandbox.odoo.orm import Database, seed_small_dataset
-
     from console.sandbox.odoo.server import OdooServer
 
     database = Database(db_name, path, seed=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from console.sandbox.odoo.orm import ADMIN_API_KEY
 
 
