@@ -9,6 +9,10 @@ serving it (the kernel spreads connections over them); they share the store, whi
 serializes their write batches and tails the log for the stream. One Python process tops out
 near 4,000 durable webhooks/s on this hardware (the GIL); two reach the 8,000/s target on two
 cores (bench/RESULTS.md, "Relay ingest").
+
+The Pulseway device poller and the RocketCyber incident poller run as background jobs when
+their ``url`` is configured — in the one process, or in worker 0 only (they are built in the
+worker, after the spawn, so nothing unpicklable crosses the process boundary).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from types import FrameType
 from typing import Any
 
 from console.relay.app import create_app
-from console.relay.config import ConfigError, RelayConfig, describe, load_config
+from console.relay.config import BackgroundTask, ConfigError, RelayConfig, describe, load_config
 from console.relay.serving import RelayServer, bind_socket, socket_url
 
 _log = logging.getLogger("console.relay")
@@ -52,6 +56,45 @@ def _configure_logging(level: str) -> None:
 def _uvicorn_log_level(config: RelayConfig) -> str:
     # uvicorn's own INFO lines (startup banners) add nothing to ours.
     return "warning" if config.log_level == "info" else config.log_level
+
+
+def with_pollers(config: RelayConfig) -> RelayConfig:
+    """``config`` with the configured pollers appended to its background jobs.
+
+    Logs one line per poller (endpoint and interval, never a secret).
+    """
+    from console.pulseway import PulsewayClient
+    from console.relay.pollers import pulseway_device_job, rocketcyber_incident_job
+    from console.rocketcyber import RocketCyberClient
+
+    jobs: list[BackgroundTask] = []
+    pulseway = config.pulseway
+    if pulseway is not None:
+        jobs.append(
+            pulseway_device_job(
+                lambda: PulsewayClient(pulseway.url, pulseway.token_id, pulseway.token_secret),
+                interval=pulseway.interval_seconds,
+            )
+        )
+        _log.info(
+            "Pulseway device poller started: %s every %gs", pulseway.url, pulseway.interval_seconds
+        )
+    rocketcyber = config.rocketcyber
+    if rocketcyber is not None:
+        jobs.append(
+            rocketcyber_incident_job(
+                lambda: RocketCyberClient(rocketcyber.url, rocketcyber.api_key),
+                interval=rocketcyber.interval_seconds,
+            )
+        )
+        _log.info(
+            "RocketCyber incident poller started: %s every %gs",
+            rocketcyber.url,
+            rocketcyber.interval_seconds,
+        )
+    if not jobs:
+        return config
+    return replace(config, background=[*config.background, *jobs])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve_here(config: RelayConfig, sock: socket.socket, ready_line: str) -> int:
-    relay = create_app(config)
+    relay = create_app(with_pollers(config))
     server = RelayServer(
         relay,
         log_level=_uvicorn_log_level(config),
@@ -107,8 +150,7 @@ def _worker_main(
     """Body of a worker process: serve the shared socket until told to stop."""
     _configure_logging(config.log_level)
     _exit_with_parent()
-    if index != 0:
-        config = replace(config, background=[])
+    config = with_pollers(config) if index == 0 else replace(config, background=[])
     relay = create_app(config)
     server = RelayServer(
         relay, log_level=_uvicorn_log_level(config), on_ready=lambda: ready.put(index)

@@ -15,11 +15,22 @@ e.g. ``~/.config/psa/relay.toml``)::
     db = "psa"
     user = "psa-relay"
 
+    [pulseway]                  # device poller; off without a url
+    url = "https://api.pulseway.com/v3"
+    interval_seconds = 600
+
+    [rocketcyber]               # incident poller; off without a url
+    url = "https://api-us.rocketcyber.com/v3"
+    interval_seconds = 180
+
 Each ``[relay]`` key ``k`` is overridden by ``PSA_RELAY_<K>``, each ``[odoo]`` key by
-``PSA_ODOO_<K>``. Secrets (``PSA_RELAY_HOOK_SECRET``, ``PSA_RELAY_HOOK_TOKEN``,
-``PSA_RELAY_ADMIN_TOKEN``, ``PSA_ODOO_PASSWORD``) come from the environment or the OS keyring
-(service ``psa``, the variable's name as the key) — a secret in the file is an error, so it
-never sits in a world-readable file, in argv or in a log line.
+``PSA_ODOO_<K>``, each ``[pulseway]`` / ``[rocketcyber]`` key by ``PSA_PULSEWAY_<K>`` /
+``PSA_ROCKETCYBER_<K>``. Secrets (``PSA_RELAY_HOOK_SECRET``, ``PSA_RELAY_HOOK_TOKEN``,
+``PSA_RELAY_ADMIN_TOKEN``, ``PSA_ODOO_PASSWORD``, ``PSA_PULSEWAY_TOKEN_ID`` /
+``PSA_PULSEWAY_TOKEN_SECRET``, ``PSA_ROCKETCYBER_API_KEY``) come from the environment or the
+OS keyring (service ``psa``, the variable's name as the key) — a secret in the file is an
+error, so it never sits in a world-readable file, in argv or in a log line. A poller whose
+``url`` is set without its secret is an error too.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -48,8 +60,22 @@ SECRET_VARIABLES: Final = (
     "PSA_RELAY_HOOK_TOKEN",
     "PSA_RELAY_ADMIN_TOKEN",
     "PSA_ODOO_PASSWORD",
+    "PSA_PULSEWAY_TOKEN_ID",
+    "PSA_PULSEWAY_TOKEN_SECRET",
+    "PSA_ROCKETCYBER_API_KEY",
 )
-_SECRET_KEYS: Final = frozenset({"hook_secret", "hook_token", "admin_token", "password", "secret"})
+_SECRET_KEYS: Final = frozenset(
+    {
+        "hook_secret",
+        "hook_token",
+        "admin_token",
+        "password",
+        "secret",
+        "token_id",
+        "token_secret",
+        "api_key",
+    }
+)
 
 
 class ConfigError(Exception):
@@ -76,6 +102,25 @@ class OdooServiceAccount:
     password: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class PulsewayPolling:
+    """The Pulseway device poller's API endpoint (``…/v3``), API token and pace."""
+
+    url: str
+    token_id: str = field(repr=False)
+    token_secret: str = field(repr=False)
+    interval_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class RocketCyberPolling:
+    """The RocketCyber incident poller's API endpoint (``…/v3``), API key and pace."""
+
+    url: str
+    api_key: str = field(repr=False)
+    interval_seconds: float = 180.0
+
+
 @dataclass
 class RelayConfig:
     """Everything the relay needs to run. Secrets are excluded from ``repr``."""
@@ -90,6 +135,8 @@ class RelayConfig:
     hook_token_header: str = "x-psa-relay-token"
     admin_token: str | None = field(default=None, repr=False)
     odoo: OdooServiceAccount | None = None
+    pulseway: PulsewayPolling | None = None
+    rocketcyber: RocketCyberPolling | None = None
     max_body_bytes: int = 256 * 1024
     heartbeat_seconds: float = 15.0
     retry_after_seconds: int = 5
@@ -119,6 +166,11 @@ _RELAY_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
     "log_level": lambda v: str(v).lower(),
 }
 _ODOO_KEYS: Final[tuple[str, ...]] = ("url", "db", "user")
+#: ``[pulseway]`` / ``[rocketcyber]`` keys (``PSA_PULSEWAY_*`` / ``PSA_ROCKETCYBER_*``).
+_POLLER_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
+    "url": lambda v: str(v).strip(),
+    "interval_seconds": float,
+}
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -183,11 +235,15 @@ def load_config(
     else:
         document = _read_file(config_path)
         path = config_path
-    unknown_sections = sorted(set(document) - {"relay", "odoo"})
+    unknown_sections = sorted(set(document) - {"relay", "odoo", "pulseway", "rocketcyber"})
     if unknown_sections:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown_sections)}")
     relay_section = _section(document, "relay", path)
     odoo_section = _section(document, "odoo", path)
+    pulseway_values = _poller_values(_section(document, "pulseway", path), "pulseway", env, path)
+    rocketcyber_values = _poller_values(
+        _section(document, "rocketcyber", path), "rocketcyber", env, path
+    )
 
     values: dict[str, Any] = {}
     for key, raw in relay_section.items():
@@ -221,15 +277,70 @@ def load_config(
             "Odoo settings incomplete (missing %s): sessions are refused", ", ".join(missing)
         )
 
+    pulseway: PulsewayPolling | None = None
+    if pulseway_values.get("url"):
+        token_id = _secret("PSA_PULSEWAY_TOKEN_ID", env, use_keyring)
+        token_secret = _secret("PSA_PULSEWAY_TOKEN_SECRET", env, use_keyring)
+        missing = [
+            name
+            for name, value in (
+                ("PSA_PULSEWAY_TOKEN_ID", token_id),
+                ("PSA_PULSEWAY_TOKEN_SECRET", token_secret),
+            )
+            if not value
+        ]
+        if token_id is None or token_secret is None:
+            raise ConfigError(
+                f"the Pulseway device poller is configured (url) but {' and '.join(missing)} "
+                "is not set: set the API token in the environment or the OS keyring, or remove "
+                "[pulseway] url / PSA_PULSEWAY_URL to turn the poller off"
+            )
+        pulseway = PulsewayPolling(token_id=token_id, token_secret=token_secret, **pulseway_values)
+    rocketcyber: RocketCyberPolling | None = None
+    if rocketcyber_values.get("url"):
+        api_key = _secret("PSA_ROCKETCYBER_API_KEY", env, use_keyring)
+        if api_key is None:
+            raise ConfigError(
+                "the RocketCyber incident poller is configured (url) but PSA_ROCKETCYBER_API_KEY "
+                "is not set: set the API key in the environment or the OS keyring, or remove "
+                "[rocketcyber] url / PSA_ROCKETCYBER_URL to turn the poller off"
+            )
+        rocketcyber = RocketCyberPolling(api_key=api_key, **rocketcyber_values)
+
     config = RelayConfig(
         **values,
         odoo=odoo,
+        pulseway=pulseway,
+        rocketcyber=rocketcyber,
         hook_secret=_secret("PSA_RELAY_HOOK_SECRET", env, use_keyring),
         hook_token=_secret("PSA_RELAY_HOOK_TOKEN", env, use_keyring),
         admin_token=_secret("PSA_RELAY_ADMIN_TOKEN", env, use_keyring),
     )
     validate(config)
     return config
+
+
+def _poller_values(
+    section: Mapping[str, Any], name: str, env: Mapping[str, str], path: Path
+) -> dict[str, Any]:
+    """``[name]`` keys from the file, then ``PSA_<NAME>_<KEY>`` from the environment."""
+    unknown = sorted(set(section) - set(_POLLER_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) [{name}] {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    sources: list[tuple[str, Any, str]] = [
+        (key, raw, f"{path}: [{name}] {key}") for key, raw in section.items()
+    ]
+    for key in _POLLER_KEYS:
+        variable = f"PSA_{name.upper()}_{key.upper()}"
+        if env.get(variable):
+            sources.append((key, env[variable], variable))
+    for key, raw, where in sources:
+        try:
+            values[key] = _POLLER_KEYS[key](raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: invalid value {raw!r}") from None
+    return values
 
 
 def _parse(key: str, raw: Any, where: str) -> Any:
@@ -260,6 +371,18 @@ def validate(config: RelayConfig) -> None:
     for name in ("heartbeat_seconds", "session_ttl_seconds"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
+    for section, poller in (("pulseway", config.pulseway), ("rocketcyber", config.rocketcyber)):
+        if poller is None:
+            continue
+        parsed = urlsplit(poller.url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(f"[{section}] url must be an http(s) URL like https://host/v3")
+        if parsed.username or parsed.password:
+            raise ConfigError(
+                f"[{section}] url must not carry credentials; use the environment or keyring"
+            )
+        if not poller.interval_seconds > 0:
+            raise ConfigError(f"[{section}] interval_seconds must be positive")
 
 
 def describe(config: RelayConfig) -> dict[str, Any]:
@@ -272,6 +395,18 @@ def describe(config: RelayConfig) -> dict[str, Any]:
         elif item.name == "odoo":
             described["odoo"] = (
                 {"url": value.url, "db": value.db, "user": value.user} if value else None
+            )
+        elif item.name == "pulseway":
+            described["pulseway"] = (
+                {"url": value.url, "interval_seconds": value.interval_seconds, "token": "set"}
+                if value
+                else None
+            )
+        elif item.name == "rocketcyber":
+            described["rocketcyber"] = (
+                {"url": value.url, "interval_seconds": value.interval_seconds, "api_key": "set"}
+                if value
+                else None
             )
         elif item.name == "background":
             described["background"] = len(value)

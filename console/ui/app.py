@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from console.domain.names import Role
 from console.odoo import errors
 from console.odoo.gateway import OdooGateway
 from console.odoo.memberships import load_memberships
-from console.relay.client import RelayClient
+from console.relay.client import RelayClient, RelayError
 from console.ui import theme
 from console.ui.login import LoginDialog
 from console.ui.main_window import MainWindow, wait_loaded
@@ -34,14 +36,57 @@ class ConsoleFailure(Exception):
     """A failure that ends ``psa console`` with a message (no traceback)."""
 
 
-async def _login_interactively(settings: QSettings) -> OdooGateway | None:
+def relay_url(args: argparse.Namespace) -> str | None:
+    """Where the relay is: ``PSA_RELAY_URL``, else ``relay_url`` in the ``[console]`` section of
+    the config file (``--config`` or ``console.toml`` in the platform config dir)."""
+    url = os.environ.get("PSA_RELAY_URL")
+    if url:
+        return url.strip()
+    path = Path(args.config) if args.config else None
+    if path is None:
+        from platformdirs import user_config_dir
+
+        path = Path(user_config_dir("psa")) / "console.toml"
+    if not path.exists():
+        if args.config:
+            raise ConsoleFailure(f"config file {path} does not exist")
+        return None
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConsoleFailure(f"cannot read {path}: {exc}") from exc
+    value = (document.get("console") or {}).get("relay_url")
+    if value is not None and not isinstance(value, str):
+        raise ConsoleFailure(f"{path}: [console] relay_url must be a string")
+    return value
+
+
+async def open_relay(url: str, login: str, password: str) -> RelayClient:
+    """A relay client with a session for the console user (re-opened when it expires)."""
+
+    async def reauthenticate() -> str:
+        session = await client.open_session(login, password)
+        return session.token
+
+    client = RelayClient(url, reauthenticate=reauthenticate)
+    try:
+        await client.open_session(login, password)
+    except BaseException:
+        await client.aclose()
+        raise
+    return client
+
+
+async def _login_interactively(
+    settings: QSettings,
+) -> tuple[OdooGateway | None, tuple[str, str] | None]:
     dialog = LoginDialog(settings)
     finished = asyncio.Event()
     dialog.finished.connect(lambda _code: finished.set())
     dialog.show()
     dialog.refresh_databases()
     await finished.wait()
-    return dialog.gateway
+    return dialog.gateway, dialog.credentials
 
 
 async def _open_window(
@@ -108,10 +153,19 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
             gateway, relay = demo.gateway, demo.relay_client
             settings = QSettings(str(demo_settings_path()), QSettings.Format.IniFormat)
         else:
-            gateway = await _login_interactively(settings)
-            if gateway is None:
+            url = relay_url(args)
+            gateway, credentials = await _login_interactively(settings)
+            if gateway is None or credentials is None:
                 return 1
+            relay_problem = "" if url else "not configured (set PSA_RELAY_URL): no live alerts"
+            if url:
+                try:
+                    relay = await open_relay(url, *credentials)
+                except RelayError as exc:
+                    relay_problem = f"{exc} — alerts are unavailable until it is reachable"
         window = await _open_window(gateway, settings, args, relay)
+        if relay is None and not args.demo:
+            window.set_service_state("Relay", False, relay_problem)
         if args.screenshot:
             await _screenshot(window, Path(args.screenshot))
             window.close()
@@ -121,8 +175,11 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
     finally:
         if demo is not None:
             await demo.close()
-        elif gateway is not None:
-            gateway.close()
+        else:
+            if gateway is not None:
+                gateway.close()
+            if relay is not None:
+                await relay.aclose()
 
 
 def demo_settings_path() -> Path:

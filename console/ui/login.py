@@ -73,6 +73,8 @@ class LoginDialog(QDialog):
         self.setWindowTitle("Sign in to Odoo — PSA Technician Console")
         self.settings = settings
         self.gateway: OdooGateway | None = None
+        #: (login, password) of the accepted sign-in, for the relay session; never persisted
+        self.credentials: tuple[str, str] | None = None
         self._task: asyncio.Task[None] | None = None
 
         self.url = QLineEdit(str(settings.value("login/url", "http://127.0.0.1:8069")), self)
@@ -201,6 +203,7 @@ class LoginDialog(QDialog):
         if problem:
             log.warning(problem)
         self.gateway = gateway
+        self.credentials = (login, password)
         self.buttons.setEnabled(True)
         self.loggedIn.emit(gateway)
         self.accept()

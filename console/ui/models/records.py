@@ -151,6 +151,15 @@ class RecordTableModel(QAbstractTableModel):
     def records(self) -> list[Row]:
         return self._rows
 
+    def peek(self, key: Any) -> Row | None:
+        """The row for ``key`` as it will be after the queued upserts (None if unknown)."""
+        row = self._index_of.get(key)
+        current = self._rows[row] if row is not None else None
+        pending = self._pending.get(key)
+        if pending is None:
+            return current
+        return {**current, **pending} if current is not None else pending
+
     def row_of(self, key: Any) -> int | None:
         return self._index_of.get(key)
 

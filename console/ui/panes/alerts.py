@@ -16,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 
+import httpx
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 
 from console.domain.names import ClientAsset
 from console.odoo.gateway import OdooGateway
-from console.relay.client import RelayClient, RelayError, StreamMessage
+from console.relay.client import RelayAuthError, RelayClient, RelayError, StreamMessage
 from console.ui.formatting import age_of, parse_odoo_datetime
 from console.ui.models.records import Column, Row
 from console.ui.panes.pane import TablePane, html_table
@@ -165,14 +166,24 @@ class AlertFeed(QObject):
             self._task = None
 
     async def _run(self) -> None:
-        try:
-            async for message in self.client.stream(self.last_seq):
-                self._apply(message)
-        except asyncio.CancelledError:
-            raise
-        except RelayError as exc:
-            self.relayStateChanged.emit(False, str(exc))
-            log.warning("alert stream stopped: %s", exc)
+        """Follow the stream; after any disconnect say so (banner), wait a jittered backoff and
+        resume from the last seq seen, so nothing is missed and nothing is applied twice."""
+        while True:
+            try:
+                async for message in self.client.stream(self.last_seq, reconnect=False):
+                    self._apply(message)
+                reason = "the relay closed the stream"
+            except asyncio.CancelledError:
+                raise
+            except RelayAuthError as exc:
+                self.relayStateChanged.emit(False, f"the relay refused this session: {exc}")
+                log.warning("alert stream refused: %s", exc)
+                return
+            except (RelayError, httpx.HTTPError, OSError) as exc:
+                reason = str(exc) or type(exc).__name__
+            self._live = False
+            self.relayStateChanged.emit(False, f"Relay unreachable ({reason}); reconnecting…")
+            await asyncio.sleep(self.client.backoff.next_delay())
 
     def _apply(self, message: StreamMessage) -> None:
         if message.kind == "ready":
@@ -187,16 +198,12 @@ class AlertFeed(QObject):
 
     def _upsert(self, row: Row) -> None:
         model = self.pane.model
-        existing_row = model.row_of(row["seq"])
-        if existing_row is None and "title" not in row:
+        current = model.peek(row["seq"])  # includes rows still waiting for the next batch
+        if current is None and "title" not in row:
             return  # a repeat of an alert outside what this console holds
-        if existing_row is not None:
-            current = model.record(existing_row)
-            if row.get("count") is not None:
-                row["count"] = max(int(row["count"]), int(current.get("count") or 0))
-        device_id = row.get("device_id") or (
-            model.record(existing_row).get("device_id") if existing_row is not None else None
-        )
+        if current is not None and row.get("count") is not None:
+            row["count"] = max(int(row["count"]), int(current.get("count") or 0))
+        device_id = row.get("device_id") or (current or {}).get("device_id")
         if device_id:
             names = self._device_names.get(device_id.lower())
             if names:
@@ -206,7 +213,7 @@ class AlertFeed(QObject):
                 if not self._resolve_timer.isActive():
                     self._resolve_timer.start()
         model.queue_upsert(row)
-        if existing_row is None and self._live and severity(row) == "critical":
+        if current is None and self._live and severity(row) == "critical":
             self.criticalAlert.emit(row)
 
     def _resolve_devices(self) -> None:

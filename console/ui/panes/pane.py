@@ -158,8 +158,9 @@ class TablePane(QWidget):
         self.splitter.setObjectName(f"{name}-splitter")
         self.splitter.addWidget(table_box)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([480, 110])  # the table gets the room; drag for more detail
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
