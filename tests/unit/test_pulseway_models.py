@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,7 @@ from console.pulseway import (
     device_key,
 )
 from console.pulseway.models import CustomField
-
-SAMPLES = Path("/work/shared/reference/samples")
+from tests.samples import SAMPLES
 
 
 def sample(name: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,8 @@ from console.pulseway import (
     sign_body,
     verify_signature,
 )
+from tests.samples import SAMPLES
 
-SAMPLES = Path("/work/shared/reference/samples")
 VECTOR_BODY = (SAMPLES / "pulseway_notification_critical.json").read_bytes()
 VECTOR_SECRET = "0" * 64
 UTF8_KEY_SIGNATURE = "2dznMeIRdKttL0pA3/S6xc8BzXadfbs0zTYY2PLron8="

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,7 @@ from console.rocketcyber import (
     format_rocketcyber_datetime,
     parse_rocketcyber_datetime,
 )
-
-SAMPLES = Path("/work/shared/reference/samples")
+from tests.samples import SAMPLES
 
 
 def page(name: str) -> list[dict[str, object]]:

@@ -32,7 +32,6 @@ from console.relay.sessions import Principal, SessionRefused
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "0" * 64
 ADMIN_TOKEN = "admin-token-for-tests"
-SAMPLES = Path(os.environ.get("PSA_SHARED", "/work/shared")) / "reference" / "samples"
 
 _ids = itertools.count(10_000)
 

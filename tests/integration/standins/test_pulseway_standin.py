@@ -6,7 +6,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -33,7 +32,8 @@ from console.sandbox.world import ODOO_PARTNER_FIELD_ID, World
 
 pytestmark = pytest.mark.anyio
 
-SAMPLES = Path("/work/shared/reference/samples")
+from tests.samples import SAMPLES  # noqa: E402
+
 FAST_RETRY = DeliveryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
 
 

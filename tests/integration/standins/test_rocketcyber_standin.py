@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +23,7 @@ from console.sandbox.world import World
 
 pytestmark = pytest.mark.anyio
 
-SAMPLES = Path("/work/shared/reference/samples")
+from tests.samples import SAMPLES  # noqa: E402
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from console.relay.pulseway_webhook import NotificationInvalid, SignatureCheck, parse_notification
+from tests.samples import SAMPLES
 
-SAMPLES = Path(os.environ.get("PSA_SHARED", "/work/shared")) / "reference" / "samples"
 VECTOR_KEY = "0" * 64
 
 
