@@ -7,9 +7,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from relay_support import SAMPLES, RunningRelay, notification, sign
+from relay_support import RunningRelay, notification, sign
 
 from console.relay.sqlite_store import SqliteEventStore
+from tests.samples import SAMPLES
 
 
 def test_signed_notification_is_acknowledged_with_its_seq(relay: RunningRelay) -> None:
