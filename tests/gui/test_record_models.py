@@ -135,3 +135,14 @@ def test_remove_keys(model: RecordTableModel) -> None:
     assert model.rowCount() == 8
     assert model.row_of(2) is None
     assert model.record(model.row_of(6))["id"] == 6
+
+
+def test_an_isolated_event_lands_at_once_and_a_burst_after_it_in_one_batch(qtbot, model) -> None:
+    batches: list[list[int]] = []
+    model.batchApplied.connect(lambda inserted, updated: batches.append([inserted, updated]))
+    with qtbot.waitSignal(model.batchApplied, timeout=2000):
+        model.queue_upsert(asset(200))
+    with qtbot.waitSignal(model.batchApplied, timeout=2000):
+        for i in range(201, 211):
+            model.queue_upsert(asset(i))
+    assert batches == [[1, 0], [10, 0]]

@@ -2,8 +2,9 @@
 
 ``RecordTableModel`` holds every row a pane has loaded (plain dicts keyed by ``key``) and exposes
 them through Qt's item-model interface. Live updates (SSE events, refreshed pages) go through
-``queue_upsert`` and are applied on a short timer in one ``beginInsertRows``/``endInsertRows``
-and one ``dataChanged`` per run of changed rows — never a model reset per event.
+``queue_upsert``: an isolated event is applied on the next loop turn, a burst at most once per
+coalescing interval (50 ms: at most 20 repaints a second in a storm), each time in one ``beginInsertRows``/``endInsertRows`` and one
+``dataChanged`` per run of changed rows — never a model reset per event.
 
 ``FilterSortProxyModel`` filters and sorts in Python over precomputed lower-case "haystacks"
 rather than through ``QSortFilterProxyModel``: calling back into Python's ``data()`` for each of
@@ -13,6 +14,7 @@ milliseconds (measured; see bench/console).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +90,7 @@ class RecordTableModel(QAbstractTableModel):
         columns: Sequence[Column],
         *,
         key: str = "id",
-        coalesce_ms: int = 100,
+        coalesce_ms: int = 50,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -97,6 +99,8 @@ class RecordTableModel(QAbstractTableModel):
         self._rows: list[Row] = []
         self._index_of: dict[Any, int] = {}
         self._pending: dict[Any, Row] = {}
+        self._coalesce_ms = coalesce_ms
+        self._last_flush = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(coalesce_ms)
@@ -208,13 +212,17 @@ class RecordTableModel(QAbstractTableModel):
         pending = self._pending.get(key)
         self._pending[key] = {**pending, **row} if pending else row
         if not self._timer.isActive():
-            self._timer.start()
+            # idle: apply on the next loop turn (everything queued in this turn goes together);
+            # busy: at most one batch per coalescing interval, so a storm costs few repaints
+            since_last = (time.monotonic() - self._last_flush) * 1000
+            self._timer.start(0 if since_last >= self._coalesce_ms else self._coalesce_ms)
 
     def flush(self) -> None:
         """Apply queued upserts now (the timer calls this; tests may too)."""
         self._timer.stop()
         if not self._pending:
             return
+        self._last_flush = time.monotonic()
         batch, self._pending = self._pending, {}
         new: list[Row] = []
         updated: list[int] = []
