@@ -15,27 +15,10 @@ from typing import Any
 
 import uvicorn
 
+# one implementation of "listen on loopback, port 0 = any" for the relay and the sandboxes
+from console.relay.serving import bind_socket, socket_url
 
-def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A listening TCP socket; port 0 picks a free one (read it back with ``getsockname``)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def socket_url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
+__all__ = ["BackgroundServer", "QuietServer", "bind_socket", "make_server", "socket_url"]
 
 
 class QuietServer(uvicorn.Server):

@@ -198,13 +198,7 @@ class RecordTableModel(QAbstractTableModel):
                 seen.add(key)
                 new.append(row)
         self._emit_updates(updated)
-        if new:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for offset, row in enumerate(new):
-                self._index_of[row.get(self.key)] = first + offset
-            self._rows.extend(new)
-            self.endInsertRows()
+        self._append(new)
 
     def queue_upsert(self, row: Row) -> None:
         """Schedule an insert-or-update; applied with others on the coalescing timer."""
@@ -234,13 +228,7 @@ class RecordTableModel(QAbstractTableModel):
                 self._rows[existing] = {**self._rows[existing], **row}
                 updated.append(existing)
         self._emit_updates(updated)
-        if new:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for offset, row in enumerate(new):
-                self._index_of[row.get(self.key)] = first + offset
-            self._rows.extend(new)
-            self.endInsertRows()
+        self._append(new)
         self.batchApplied.emit(len(new), len(updated))
 
     def remove_keys(self, keys: Iterable[Any]) -> None:
@@ -252,6 +240,17 @@ class RecordTableModel(QAbstractTableModel):
             self.endRemoveRows()
         if rows:
             self._index_of = {r.get(self.key): n for n, r in enumerate(self._rows)}
+
+    def _append(self, new: list[Row]) -> None:
+        """Append rows with unknown keys in one beginInsertRows/endInsertRows."""
+        if not new:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        for offset, row in enumerate(new):
+            self._index_of[row.get(self.key)] = first + offset
+        self._rows.extend(new)
+        self.endInsertRows()
 
     def refresh_column(self, key: str) -> None:
         """Repaint one column everywhere (values computed from the clock, like ages)."""
