@@ -61,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--config", metavar="FILE", help="TOML config (default: platform config dir)")
     gui.add_argument("--sa", metavar="NAME", help="start in this Serviced Account")
     gui.add_argument(
+        "--login",
+        metavar="USER",
+        help=(
+            "with --demo: sign in as this demo user (dispatch, admin, maria, alice, bob; "
+            "default dispatch); otherwise: pre-fill the login dialog"
+        ),
+    )
+    gui.add_argument(
         "--screenshot",
         metavar="PNG",
         help="write the main window to PNG once loaded and live, then exit",

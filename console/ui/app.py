@@ -78,9 +78,11 @@ async def open_relay(url: str, login: str, password: str) -> RelayClient:
 
 
 async def _login_interactively(
-    settings: QSettings,
+    settings: QSettings, login: str | None = None
 ) -> tuple[OdooGateway | None, tuple[str, str] | None]:
     dialog = LoginDialog(settings)
+    if login:
+        dialog.login.setText(login)
     finished = asyncio.Event()
     dialog.finished.connect(lambda _code: finished.set())
     dialog.show()
@@ -149,12 +151,17 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
             from console.ui.demo import start_demo  # only --demo imports the sandboxes
 
             print("psa console: starting the demo services…", file=sys.stderr)
-            demo = await start_demo()
+            try:
+                demo = await start_demo(getattr(args, "login", None) or "dispatch")
+            except ValueError as exc:
+                raise ConsoleFailure(str(exc)) from None
             gateway, relay = demo.gateway, demo.relay_client
             settings = QSettings(str(demo_settings_path()), QSettings.Format.IniFormat)
         else:
             url = relay_url(args)
-            gateway, credentials = await _login_interactively(settings)
+            gateway, credentials = await _login_interactively(
+                settings, getattr(args, "login", None)
+            )
             if gateway is None or credentials is None:
                 return 1
             relay_problem = "" if url else "not configured (set PSA_RELAY_URL): no live alerts"

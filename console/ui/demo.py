@@ -43,7 +43,6 @@ from console.sandbox.world import build_world
 log = logging.getLogger(__name__)
 
 DEMO_LOGIN = "dispatch"
-DEMO_PASSWORD = "dispatch"
 #: notifications per second: enough to watch the Alerts pane move, not a storm
 DEMO_TRAFFIC_RATE = 0.5
 
@@ -130,20 +129,27 @@ def _start_services(workdir: Path) -> tuple[dict[str, str], list[Any], Any]:
     return urls, stoppers, world
 
 
-async def start_demo() -> DemoEnvironment:
-    """Start every local service and sign in as the demo dispatcher."""
+#: the demo users (password = login); see console/sandbox/world.py
+DEMO_LOGINS = ("dispatch", "admin", "maria", "alice", "bob")
+
+
+async def start_demo(login: str = DEMO_LOGIN) -> DemoEnvironment:
+    """Start every local service and sign in as ``login`` (default: the demo dispatcher)."""
+    if login not in DEMO_LOGINS:
+        raise ValueError(f"{login!r} is not a demo user; choose one of {', '.join(DEMO_LOGINS)}")
+    password = login
     workdir = Path(tempfile.mkdtemp(prefix="psa-demo-"))
     urls, stoppers, _world = await asyncio.to_thread(_start_services, workdir)
     log.info("demo services: %s", urls)
     try:
-        gateway = await OdooGateway.connect(urls["odoo"], "psa", DEMO_LOGIN, DEMO_PASSWORD)
+        gateway = await OdooGateway.connect(urls["odoo"], "psa", login, password)
 
         async def reauthenticate() -> str:
-            session = await relay_client.open_session(DEMO_LOGIN, DEMO_PASSWORD)
+            session = await relay_client.open_session(login, password)
             return session.token
 
         relay_client = RelayClient(urls["relay"], reauthenticate=reauthenticate)
-        await relay_client.open_session(DEMO_LOGIN, DEMO_PASSWORD)
+        await relay_client.open_session(login, password)
     except BaseException:
         for stop in reversed(stoppers):
             await asyncio.to_thread(stop)
