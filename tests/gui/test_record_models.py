@@ -146,3 +146,46 @@ def test_an_isolated_event_lands_at_once_and_a_burst_after_it_in_one_batch(qtbot
         for i in range(201, 211):
             model.queue_upsert(asset(i))
     assert batches == [[1, 0], [10, 0]]
+
+
+def _reference_view(rows: list[dict], needle: str, column: int, descending: bool) -> list[int]:
+    """What the proxy must show, computed the slow, obvious way from the display texts."""
+
+    def text(row: dict, c: Column) -> str:
+        return c.text(row).casefold()
+
+    shown = [r for r in rows if not needle or any(needle in text(r, c) for c in COLUMNS)]
+    if column >= 0:
+        shown = sorted(shown, key=lambda r: (COLUMNS[column].sort_key(r),), reverse=descending)
+    return [r["id"] for r in shown]
+
+
+@pytest.mark.parametrize("column", [-1, 0, 2, 3])
+@pytest.mark.parametrize("descending", [False, True])
+def test_pages_updates_and_sort_agree_with_a_from_scratch_view(qtbot, column, descending) -> None:
+    """Cached filter texts and sort keys stay right through paged loads and in-place updates."""
+    model = RecordTableModel(COLUMNS, coalesce_ms=1)
+    proxy = FilterSortProxyModel()
+    proxy.setSourceModel(model)
+    order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+    if column >= 0:
+        proxy.sort(column, order)
+    proxy.set_filter_text("client 1")
+    rows = [asset(i) for i in (7, 3, 11, 0, 25, 14, 2, 19, 8, 30, 5, 22)]
+    for start in range(0, len(rows), 5):  # pages, as a loader delivers them
+        model.append_rows(rows[start : start + 5])
+    with qtbot.waitSignal(model.batchApplied, timeout=2000):
+        model.queue_upsert({"id": 3, "x_name": "AAA-first", "count": 99})
+        model.queue_upsert({"id": 14, "x_partner_id": [102, "Client 2"]})  # leaves the filter
+    current = {r["id"]: r for r in rows}
+    current[3] = {**current[3], "x_name": "AAA-first", "count": 99}
+    current[14] = {**current[14], "x_partner_id": [102, "Client 2"]}
+    expected = _reference_view(list(current.values()), "client 1", column, descending)
+    shown = [proxy.record_at(r)["id"] for r in range(proxy.rowCount())]
+    if column < 0:
+        assert sorted(shown) == sorted(expected)  # load order, no sort
+    else:
+        assert [COLUMNS[column].sort_key(current[i]) for i in shown] == [
+            COLUMNS[column].sort_key(current[i]) for i in expected
+        ]
+        assert sorted(shown) == sorted(expected)
