@@ -296,6 +296,11 @@ class FilterSortProxyModel(QAbstractProxyModel):
         self._sort_order = Qt.SortOrder.AscendingOrder
         #: the sort column's key per source row, computed once per row (not per re-sort)
         self._sort_keys: list[tuple[int, Any]] = []
+        #: every source row in sort order (None: recompute), so a keystroke only filters
+        self._order_cache: list[int] | None = None
+        #: a paged load in progress: pages are appended as they come, sorted once at the end
+        self._bulk = False
+        self._bulk_unsorted = False
         self._extra_filter: Callable[[Row], bool] | None = None
 
     # ------------------------------------------------------------------ wiring
@@ -391,6 +396,14 @@ class FilterSortProxyModel(QAbstractProxyModel):
         records = self._records().records()
         return [r for r in rows if (not needle or needle in haystacks[r]) and extra(records[r])]
 
+    def _all_ordered(self) -> Iterable[int]:
+        """Every source row in display order (load order when unsorted)."""
+        if self._sort_column < 0:
+            return range(len(self._haystacks))
+        if self._order_cache is None:
+            self._order_cache = self._ordered(list(range(len(self._haystacks))))
+        return self._order_cache
+
     def _ordered(self, rows: list[int]) -> list[int]:
         if self._sort_column < 0:
             return rows
@@ -420,7 +433,8 @@ class FilterSortProxyModel(QAbstractProxyModel):
             return
         self._haystacks = self._haystacks_of(source.records())
         self._sort_keys = self._sort_keys_of(source.records())
-        self._set_rows(self._ordered(self._matching(range(len(self._haystacks)))))
+        self._order_cache = None
+        self._set_rows(self._matching(self._all_ordered()))
 
     def _set_rows(self, rows: list[int]) -> None:
         self._source_rows = rows
@@ -430,7 +444,7 @@ class FilterSortProxyModel(QAbstractProxyModel):
         self.layoutAboutToBeChanged.emit()
         old_persistent = self.persistentIndexList()
         old_sources = [self.mapToSource(i) for i in old_persistent]
-        self._set_rows(self._ordered(self._matching(range(len(self._haystacks)))))
+        self._set_rows(self._matching(self._all_ordered()))
         self.changePersistentIndexList(old_persistent, [self.mapFromSource(s) for s in old_sources])
         self.layoutChanged.emit()
 
@@ -440,7 +454,21 @@ class FilterSortProxyModel(QAbstractProxyModel):
             self._sort_column = column
             self._sort_keys = self._sort_keys_of(self._records().records())
         self._sort_order = order
+        self._order_cache = None
+        self._bulk_unsorted = False
         self._refilter()
+
+    def begin_bulk(self) -> None:
+        """A paged load starts: append its pages as they come, sort once in ``end_bulk``
+        (re-sorting 100,000 rows for each of 20 pages costs more than the load itself)."""
+        self._bulk = True
+
+    def end_bulk(self) -> None:
+        self._bulk = False
+        if self._bulk_unsorted:
+            self._bulk_unsorted = False
+            self._order_cache = None
+            self._refilter()
 
     def sort_column(self) -> int:
         return self._sort_column
@@ -463,10 +491,16 @@ class FilterSortProxyModel(QAbstractProxyModel):
             # inserted in the middle: indices shift, rebuild (the table model only appends)
             self._on_reset()
             return
+        if self._sort_column >= 0:
+            if self._bulk:
+                self._bulk_unsorted = True
+                self._order_cache = None
+            elif self._order_cache is not None:  # merge the new rows in (Timsort: two runs)
+                self._order_cache = self._ordered(self._order_cache + list(range(first, last + 1)))
         accepted = self._matching(range(first, last + 1))
         if not accepted:
             return
-        if self._sort_column < 0:
+        if self._sort_column < 0 or self._bulk:
             start = len(self._source_rows)
             self.beginInsertRows(QModelIndex(), start, start + len(accepted) - 1)
             self._source_rows.extend(accepted)
@@ -478,7 +512,7 @@ class FilterSortProxyModel(QAbstractProxyModel):
             self.layoutAboutToBeChanged.emit()
             old_persistent = self.persistentIndexList()
             old_sources = [self.mapToSource(i) for i in old_persistent]
-            self._set_rows(self._ordered(self._source_rows + accepted))
+            self._set_rows(self._matching(self._all_ordered()))
             self.changePersistentIndexList(
                 old_persistent, [self.mapFromSource(s) for s in old_sources]
             )
@@ -512,6 +546,8 @@ class FilterSortProxyModel(QAbstractProxyModel):
                 self._sort_keys[r] = _sortable(sort_column.sort_key(records[r]))
             if (r in self._proxy_row_of) != self._accepts(r):
                 membership_changed = True
+        if sort_column is not None:
+            self._order_cache = None
         if membership_changed or self._sort_column >= 0:
             self._refilter()
             return

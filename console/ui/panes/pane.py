@@ -59,6 +59,7 @@ class TablePane(QWidget):
         *,
         key: str = "id",
         placeholder: str = "Filter (Ctrl+F)",
+        default_sort: int = -1,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -102,9 +103,10 @@ class TablePane(QWidget):
         self.view = QTableView(self)
         self.view.setObjectName(f"{name}-table")
         self.view.setModel(self.proxy)
-        # unsorted (load order) until the user clicks a header; enabling sorting would
-        # otherwise sort by column 0 descending at once
-        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        # ``default_sort`` (ascending) or load order until the user clicks a header; enabling
+        # sorting with no indicator set would sort by column 0 descending at once
+        self.default_sort = default_sort
+        self.view.horizontalHeader().setSortIndicator(default_sort, Qt.SortOrder.AscendingOrder)
         self.view.setSortingEnabled(True)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -223,6 +225,7 @@ class TablePane(QWidget):
     async def _load(self, loader: Loader) -> None:
         loaded = 0
         error = ""
+        self.proxy.begin_bulk()
         try:
             async for page in loader(self._on_progress):
                 if self._replace_on_first_page:
@@ -240,6 +243,7 @@ class TablePane(QWidget):
             error = str(exc) or type(exc).__name__
             self.show_status(f"Could not load {self.title.lower()}: {error}", error=True)
         finally:
+            self.proxy.end_bulk()
             self.progress.hide()
         self._update_count()
         self.loadFinished.emit(loaded, error)
@@ -347,7 +351,7 @@ class TablePane(QWidget):
             if isinstance(splitter, QByteArray | bytes) and splitter:
                 self.splitter.restoreState(QByteArray(splitter))
             self.filter_box.setText(str(settings.value("filter", "") or ""))
-            column = _int(settings.value("sort_column"), -1)
+            column = _int(settings.value("sort_column"), self.default_sort)
             order = Qt.SortOrder(_int(settings.value("sort_order"), 0))
             if 0 <= column < len(self.model.columns):
                 self.view.sortByColumn(column, order)
