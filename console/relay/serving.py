@@ -83,6 +83,11 @@ class RelayServer(uvicorn.Server):
         if self._handle_signals:
             with super().capture_signals():
                 yield
+                # uvicorn re-raises the signal once drained, so the process would die "killed
+                # by SIGTERM"; a requested, completed graceful stop is a clean exit (status 0)
+                captured = getattr(self, "_captured_signals", None)
+                if isinstance(captured, list):
+                    captured.clear()
         else:
             yield
 
