@@ -9,7 +9,6 @@ candidate, so verification accepts either and signing (used by the stand-in) use
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -25,44 +24,64 @@ SIGNATURE_HEADER = "x-hmac-signature"
 PRIORITIES = ("Low", "Normal", "Elevated", "Critical")
 
 
-def _candidate_keys(secret: str) -> list[bytes]:
+def signing_keys(secret: str) -> tuple[bytes, ...]:
+    """The HMAC keys a secret may stand for: its UTF-8 bytes, and its hex decoding if valid."""
     keys = [secret.encode("utf-8")]
     try:
-        hex_key = bytes.fromhex(secret)
+        decoded = bytes.fromhex(secret)
     except ValueError:
-        return keys
-    if hex_key and hex_key not in keys:
-        keys.append(hex_key)
-    return keys
+        pass
+    else:
+        if decoded and decoded not in keys:
+            keys.append(decoded)
+    return tuple(keys)
 
 
-def _digest(key: bytes, raw: bytes) -> bytes:
-    return hmac.new(key, raw, hashlib.sha256).digest()
+class SignatureCheck:
+    """Verifies ``x-hmac-signature`` against every accepted encoding of the secret.
+
+    The HMAC key schedule is computed once here; each request copies the keyed state.
+    """
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("the webhook secret is empty")
+        self._keyed = tuple(hmac.new(key, digestmod=hashlib.sha256) for key in signing_keys(secret))
+
+    def sign(self, body: bytes) -> str:
+        """The signature Pulseway sends for ``body`` (UTF-8 key; what the stand-in emits)."""
+        mac = self._keyed[0].copy()
+        mac.update(body)
+        return base64.b64encode(mac.digest()).decode("ascii")
+
+    def verify(self, body: bytes, signature: bytes | str | None) -> bool:
+        """True when ``signature`` matches ``body`` under one of the keys (constant-time)."""
+        if not signature:
+            return False
+        given = signature.strip() if isinstance(signature, bytes) else signature.strip().encode()
+        matched = False
+        for keyed in self._keyed:
+            mac = keyed.copy()
+            mac.update(body)
+            # Evaluate every key, so the time taken does not say which one matched.
+            matched |= hmac.compare_digest(base64.b64encode(mac.digest()), given)
+        return matched
 
 
 def sign_body(raw: bytes, secret: str) -> str:
     """The ``x-hmac-signature`` value Pulseway sends for ``raw``: base64 HMAC-SHA256, UTF-8 key."""
-    return base64.b64encode(_digest(secret.encode("utf-8"), raw)).decode("ascii")
+    return SignatureCheck(secret).sign(raw)
 
 
 def verify_signature(raw: bytes, header: str, secret: str) -> bool:
     """Whether ``header`` is a valid Pulseway signature of the exact bytes ``raw``.
 
-    Accepts the key as UTF-8 text or, when ``secret`` is hex, as the decoded bytes. The
-    comparison is on the decoded digests with :func:`hmac.compare_digest`, so it takes the same
-    time wherever a forged signature differs. An empty secret never verifies.
+    Accepts the key as UTF-8 text or, when ``secret`` is hex, as the decoded bytes, compared in
+    constant time (:class:`SignatureCheck`). An empty secret never verifies.
     """
-    if not secret or not header:
+    if not secret:
         return False
-    try:
-        presented = base64.b64decode(header.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    matched = False
-    # Check every candidate even after a match, so timing does not reveal which key form is used.
-    for key in _candidate_keys(secret):
-        matched |= hmac.compare_digest(_digest(key, raw), presented)
-    return matched
+    return SignatureCheck(secret).verify(raw, header)
 
 
 class WebhookPayloadError(ValueError):

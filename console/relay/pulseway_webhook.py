@@ -1,4 +1,7 @@
-"""Pulseway notification webhooks: signature check and the body → :class:`IncomingEvent` parser.
+"""Pulseway notification webhooks at the relay: the strict body → :class:`IncomingEvent` parser.
+
+The signature check itself is :class:`console.pulseway.webhook.SignatureCheck` (one
+implementation for the relay, the stand-in and the tests).
 
 Facts (reference §3): the body is a JSON object with exactly the documented fields ``Id``,
 ``Title``, ``Message``, ``DateTime``, ``Priority``, ``DeviceIdentifier``, ``OrganizationId``;
@@ -9,15 +12,22 @@ or nonce, so replays are handled by deduplicating on ``Id``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import datetime
 from typing import Any, Final
 
 from console.domain.alerts import alert_dedupe_key
+from console.pulseway.webhook import SignatureCheck, signing_keys
 from console.relay.events import IncomingEvent
+
+__all__ = [
+    "DOCUMENTED_FIELDS",
+    "SOURCE",
+    "NotificationInvalid",
+    "SignatureCheck",
+    "parse_notification",
+    "signing_keys",
+]
 
 SOURCE: Final = "pulseway"
 PRIORITIES: Final = {p.lower(): p for p in ("Low", "Normal", "Elevated", "Critical")}
@@ -32,50 +42,6 @@ class NotificationInvalid(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def signing_keys(secret: str) -> tuple[bytes, ...]:
-    """The HMAC keys a secret may stand for: its UTF-8 bytes, and its hex decoding if valid."""
-    keys = [secret.encode("utf-8")]
-    try:
-        decoded = bytes.fromhex(secret)
-    except ValueError:
-        pass
-    else:
-        if decoded and decoded not in keys:
-            keys.append(decoded)
-    return tuple(keys)
-
-
-class SignatureCheck:
-    """Verifies ``x-hmac-signature`` against every accepted encoding of the secret.
-
-    The HMAC key schedule is computed once here; each request copies the keyed state.
-    """
-
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            raise ValueError("the webhook secret is empty")
-        self._keyed = tuple(hmac.new(key, digestmod=hashlib.sha256) for key in signing_keys(secret))
-
-    def sign(self, body: bytes) -> str:
-        """The signature Pulseway sends for ``body`` (UTF-8 key; what the stand-in emits)."""
-        mac = self._keyed[0].copy()
-        mac.update(body)
-        return base64.b64encode(mac.digest()).decode("ascii")
-
-    def verify(self, body: bytes, signature: bytes | str | None) -> bool:
-        """True when ``signature`` matches ``body`` under one of the keys (constant-time)."""
-        if not signature:
-            return False
-        given = signature.strip() if isinstance(signature, bytes) else signature.strip().encode()
-        matched = False
-        for keyed in self._keyed:
-            mac = keyed.copy()
-            mac.update(body)
-            # Evaluate every key, so the time taken does not say which one matched.
-            matched |= hmac.compare_digest(base64.b64encode(mac.digest()), given)
-        return matched
 
 
 def _reject_constant(name: str) -> Any:
