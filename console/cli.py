@@ -20,6 +20,7 @@ _COMMANDS: dict[str, str] = {
     "relay": "console.relay.command:run",
     "provision": "console.odoo.provisioning:run_provision",
     "doctor": "console.odoo.provisioning:run_doctor",
+    "billing": "console.odoo.billing_command:run",
 }
 
 
@@ -131,6 +132,38 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--dry-run", action="store_true", help="print the plan, change nothing"
             )
+
+    billing = sub.add_parser(
+        "billing",
+        help="managed-seat recount of subscriptions (preview, apply)",
+        description=(
+            "Recount every subscription's managed-seat line from the client's active assets "
+            "(seed T015/T016). preview shows the changes; apply writes them and posts 'Auto-"
+            "updated Asset count to N' on each changed order. Connection as for psa provision; "
+            "the password comes from PSA_ODOO_PASSWORD or the OS keyring. Exit codes: 0 done, "
+            "1 some changes failed (listed; run again to finish), 2 could not run, 3 not "
+            "confirmed."
+        ),
+    )
+    billing.add_argument(
+        "action",
+        choices=("preview", "apply"),
+        help="preview: show the recount; apply: write the changed seat lines",
+    )
+    billing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    billing.add_argument("--sa", metavar="NAME", help="only this Serviced Account's subscriptions")
+    billing.add_argument(
+        "--yes", action="store_true", help="apply without asking (required without a terminal)"
+    )
+    billing.add_argument("--url", help="Odoo address (or PSA_ODOO_URL)")
+    billing.add_argument("--db", help="database name (or PSA_ODOO_DB)")
+    billing.add_argument("--user", help="login (or PSA_ODOO_USER)")
+    billing.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML file with [billing] seat_product_xmlid (default: console.toml in the "
+        "platform config dir; PSA_BILLING_SEAT_PRODUCT overrides)",
+    )
 
     relay = sub.add_parser(
         "relay",

@@ -72,6 +72,28 @@ class _Writer:
         return int(self.call("ir.model.data", "check_object_reference", module, name, True)[1])
 
 
+def counted_by_last_recount(side: OdooSide) -> frozenset[str]:
+    """Asset keys the last (imagined) seat recount counted (``x_subscription_active``).
+
+    Consistent with each subscription's seat quantity, so a billing preview of the demo explains
+    its deltas: a subscription with fewer seats than active assets has its last-named active
+    assets uncounted ("added since"); one with more seats counts some decommissioned assets
+    ("decommissioned since"), as far as the partner has any.
+    """
+    by_company: dict[str, list[Any]] = {}
+    for asset in side.assets:
+        by_company.setdefault(asset.company_key, []).append(asset)
+    counted: set[str] = set()
+    for subscription in side.subscriptions:
+        assets = sorted(by_company.get(subscription.company_key, ()), key=lambda a: a.name)
+        active = [a.key for a in assets if a.status == "active"]
+        gone = [a.key for a in assets if a.status != "active"]
+        seats = max(0, subscription.managed_seats)
+        counted.update(active[:seats])
+        counted.update(gone[: max(0, seats - len(active))])
+    return frozenset(counted)
+
+
 def load_world(db: Database, world: World, schema: Schema) -> LoadedWorld:
     """Write ``world.odoo`` into ``db`` (already provisioned with ``schema``)."""
     side: OdooSide = world.odoo
@@ -185,6 +207,7 @@ def load_world(db: Database, world: World, schema: Schema) -> LoadedWorld:
     )
     out.contacts = {p.key: i for p, i in zip(side.contacts, contact_ids, strict=True)}
 
+    counted = counted_by_last_recount(side)
     asset_ids = w.create(
         ClientAsset.MODEL,
         [
@@ -200,6 +223,7 @@ def load_world(db: Database, world: World, schema: Schema) -> LoadedWorld:
                 ClientAsset.STATUS: a.status,
                 ClientAsset.PULSEWAY_GROUP: a.pulseway_group,
                 ClientAsset.PULSEWAY_ORG_ID: a.pulseway_org_id or 0,
+                ClientAsset.SUBSCRIPTION_ACTIVE: a.key in counted,
             }
             for a in side.assets
         ],
