@@ -306,6 +306,9 @@ class TablePane(QWidget):
         if asyncio.iscoroutine(result):
             self.detail.setHtml("<p><i>Loading…</i></p>")
             self._detail_task = asyncio.ensure_future(self._render_async(result))
+            # a selection that moves on before the task ran cancels it unstarted: close the
+            # renderer's coroutine then, or Python warns that it was never awaited
+            self._detail_task.add_done_callback(lambda _task, coro=result: coro.close())
         else:
             self.detail.setHtml(str(result))
 
