@@ -72,6 +72,11 @@ class _Writer:
         return int(self.call("ir.model.data", "check_object_reference", module, name, True)[1])
 
 
+#: the relay's service account in the demo world (password = login, like the demo users)
+SERVICE_LOGIN = "relay"
+SERVICE_PASSWORD = "relay"
+
+
 def counted_by_last_recount(side: OdooSide) -> frozenset[str]:
     """Asset keys the last (imagined) seat recount counted (``x_subscription_active``).
 
@@ -148,6 +153,20 @@ def load_world(db: Database, world: World, schema: Schema) -> LoadedWorld:
                 ],
             )
         out.users[user.login] = uid
+    # the relay's Odoo service account (DESIGN §5/§6): psa.group_service only, no console role
+    # and no SA membership, so the record rules never narrow what its rules worker sees
+    if not w.call("res.users", "search", [["login", "=", SERVICE_LOGIN]]):
+        w.create(
+            "res.users",
+            [
+                {
+                    "name": "PSA Relay (service account)",
+                    "login": SERVICE_LOGIN,
+                    "password": SERVICE_PASSWORD,
+                    "group_ids": [[6, 0, [w.ref("base.group_user"), w.ref("psa.group_service")]]],
+                }
+            ],
+        )
     w.create(
         SaMembership.MODEL,
         [
