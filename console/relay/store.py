@@ -43,6 +43,10 @@ RELAY_SOURCE: Final = "relay"
 
 #: Actions accepted by :meth:`EventStore.change_state`, and what each needs in ``args``.
 STATE_ACTIONS: Final = frozenset({"claim", "ack", "snooze", "resolve", "link"})
+#: Display names a ``link`` may carry beside its ids (what the linking console showed), so
+#: every console can show the link without reading Odoo; stored in the state row's ``args``.
+LINK_LABELS: Final = frozenset({"asset_name", "partner_name", "ticket_name"})
+MAX_LABEL_LENGTH: Final = 200
 
 
 class StoreUnavailable(Exception):
@@ -154,7 +158,8 @@ class StateChange:
     """A request to change an event's state, stamped with who acts and under which SA.
 
     ``args``: ``snooze`` needs ``until`` (ISO-8601 instant); ``link`` takes any of ``asset_id``,
-    ``partner_id`` (ints or null) and ``sa_ids`` (list of ints). Other actions take none.
+    ``partner_id``, ``ticket_id`` (ints or null) and ``sa_ids`` (list of ints), plus optional
+    display names (:data:`LINK_LABELS`). Other actions take none.
     """
 
     action: str
@@ -368,15 +373,23 @@ def plan_state_change(current: StoredEvent, change: StateChange, now: float) -> 
         state, snoozed_until = SNOOZED, utc_timestamp(until.timestamp())
         args["until"] = snoozed_until
     else:  # link
-        known = {"asset_id", "partner_id", "sa_ids"}
+        known = {"asset_id", "partner_id", "sa_ids", "ticket_id"}
         if not known & change.args.keys():
-            raise StateChangeInvalid("link needs at least one of asset_id, partner_id, sa_ids")
+            raise StateChangeInvalid(
+                "link needs at least one of asset_id, partner_id, sa_ids, ticket_id"
+            )
         if "asset_id" in change.args:
             asset_id = _optional_id(change.args["asset_id"], "asset_id")
             args["asset_id"] = asset_id
         if "partner_id" in change.args:
             partner_id = _optional_id(change.args["partner_id"], "partner_id")
             args["partner_id"] = partner_id
+        if "ticket_id" in change.args:
+            # the helpdesk ticket opened or joined for this alert: kept in the state row's
+            # args (history and stream), so every console shows it
+            args["ticket_id"] = _optional_id(change.args["ticket_id"], "ticket_id")
+        for label in LINK_LABELS & change.args.keys():
+            args[label] = _optional_label(change.args[label], label)
         if "sa_ids" in change.args:
             raw = change.args["sa_ids"]
             if not isinstance(raw, list) or not all(_is_id(v) for v in raw):
@@ -384,6 +397,16 @@ def plan_state_change(current: StoredEvent, change: StateChange, now: float) -> 
             sa_ids = tuple(sorted(set(raw)))
             args["sa_ids"] = list(sa_ids)
     return PlannedChange(state, claimed_by, snoozed_until, asset_id, partner_id, sa_ids, args)
+
+
+def _optional_label(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_LABEL_LENGTH:
+        raise StateChangeInvalid(
+            f"link {name!r} must be text of at most {MAX_LABEL_LENGTH} characters or null"
+        )
+    return value
 
 
 def _is_id(value: object) -> bool:

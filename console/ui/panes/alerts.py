@@ -14,15 +14,22 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtWidgets import QDialog
 
 from console.domain.names import ClientAsset
+from console.odoo.errors import OdooGatewayError
 from console.odoo.gateway import OdooGateway
+from console.odoo.triage import AlertTriage, LinkTarget, TicketRef, TriageRefused, device_hints
 from console.relay.client import RelayAuthError, RelayClient, RelayError, StreamMessage
+from console.ui.dialogs import describe_failure
+from console.ui.dialogs.alert_ticket import AlertTicketDialog
+from console.ui.dialogs.link_alert import LinkAlertDialog
+from console.ui.dialogs.snooze import SnoozeDialog
 from console.ui.formatting import age_of, parse_odoo_datetime
 from console.ui.models.records import Column, Row
 from console.ui.panes.pane import TablePane, html_table
@@ -42,6 +49,7 @@ SEVERITY_ICONS = {"critical": "⬤", "elevated": "▲", "normal": "●", "low": 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_SNOOZE = timedelta(hours=1)
+DialogT = TypeVar("DialogT", bound=QDialog)
 
 
 def severity(row: Mapping[str, Any]) -> str:
@@ -59,8 +67,19 @@ def _device(row: Mapping[str, Any]) -> str:
         row.get("device_name")
         or payload.get("hostname")
         or payload.get("Name")
+        or row.get("asset_name")
         or (row.get("device_id") or "")[:13]
     )
+
+
+def _client(row: Mapping[str, Any]) -> str:
+    """The client a person linked the alert to wins over the one found from the device."""
+    return str(row.get("partner_name") or row.get("client_name") or "")
+
+
+def _ticket(row: Mapping[str, Any]) -> str:
+    ticket_id = row.get("ticket_id")
+    return f"#{ticket_id} {row.get('ticket_name') or ''}".strip() if ticket_id else ""
 
 
 COLUMNS = [
@@ -73,7 +92,7 @@ COLUMNS = [
         roles={int(Qt.ItemDataRole.ForegroundRole): _severity_colour},
     ),
     Column("device_name", "Device", 150, display=_device),
-    Column("client_name", "Client", 170, display=lambda r: str(r.get("client_name") or "")),
+    Column("client_name", "Client", 170, display=_client),
     Column("title", "Title", 280),
     Column(
         "last_seen",
@@ -87,7 +106,19 @@ COLUMNS = [
     Column("count", "Count", 60, sort_value=lambda r: r.get("count") or 0, alignment=_RIGHT),
     Column("state", "State", 90, display=lambda r: str(r.get("state") or "").capitalize()),
     Column("claimed_by", "Claimed by", 110),
+    # appended (not inserted) so saved header layouts keep their column positions
+    Column("asset_name", "Linked asset", 130, display=lambda r: str(r.get("asset_name") or "")),
+    Column(
+        "ticket_id",
+        "Ticket",
+        160,
+        display=_ticket,
+        sort_value=lambda r: int(r.get("ticket_id") or 0),
+    ),
 ]
+
+#: link arguments (relay ``link`` args) an alert row shows: what it is linked to, by name
+LINK_FIELDS = ("asset_name", "partner_name", "ticket_id", "ticket_name")
 
 
 def make_pane() -> TablePane:
@@ -101,8 +132,17 @@ def alert_rows(message: StreamMessage) -> list[Row]:
         return []
     kind = data.get("kind")
     if kind == STATE_KIND:
-        snapshot = (data.get("payload") or {}).get("alert")
-        return [dict(snapshot)] if isinstance(snapshot, dict) else []
+        payload = data.get("payload") or {}
+        snapshot = payload.get("alert")
+        if not isinstance(snapshot, dict):
+            return []
+        row = dict(snapshot)
+        if payload.get("action") == "link":
+            args = payload.get("args") or {}
+            row.update((name, args[name]) for name in LINK_FIELDS if name in args)
+            if "asset_id" in args and "asset_name" not in args:
+                row["asset_name"] = None  # linked to another asset (or none): old name is stale
+        return [row]
     if kind not in ALERT_KINDS:
         return []
     if data.get("repeat"):
@@ -151,6 +191,13 @@ class AlertFeed(QObject):
         self._resolve_timer.timeout.connect(self._resolve_devices)
         self._live = False
         self._lookups: set[asyncio.Future[None]] = set()
+        #: latest ``device.*`` event payload per device id (lower case): hostname, serial and
+        #: Pulseway organization/group, which the link dialog's suggestions start from
+        self._device_events: dict[str, Mapping[str, Any]] = {}
+
+    def device_facts(self, device_id: str | None) -> Mapping[str, Any] | None:
+        """What the last Pulseway device event said about ``device_id`` (None if none seen)."""
+        return self._device_events.get((device_id or "").lower())
 
     def is_live(self) -> bool:
         """The stream caught up with history and is following live events."""
@@ -164,6 +211,9 @@ class AlertFeed(QObject):
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self._resolve_timer.stop()
+        for lookup in list(self._lookups):
+            lookup.cancel()
 
     async def _run(self) -> None:
         """Follow the stream; after any disconnect say so (banner), wait a jittered backoff and
@@ -193,6 +243,11 @@ class AlertFeed(QObject):
         if message.seq is not None:
             self.last_seq = max(self.last_seq, message.seq)
             self.last_event_at = datetime.now(UTC)
+        data = message.data if isinstance(message.data, dict) else None
+        if data is not None and str(data.get("kind") or "").startswith("device."):
+            device_id = str(data.get("device_id") or "").lower()
+            if device_id and isinstance(data.get("payload"), dict):
+                self._device_events[device_id] = data["payload"]
         for row in alert_rows(message):
             self._upsert(row)
 
@@ -252,11 +307,20 @@ class AlertFeed(QObject):
 
 
 class AlertActions(QObject):
-    """Claim / ack / snooze / resolve on the selected alerts, through the relay's state API.
+    """Every action on the selected alerts: L link, T ticket, C claim, A ack, S snooze, R resolve
+    (keys, the row context menu and the methods below), Enter opens the detail.
 
-    The result comes back on the stream (so every console, this one included, shows it the
-    same way); a refusal is shown in the pane and nothing is changed locally.
+    State changes go through the relay's state API; the result comes back on the stream, so
+    every console (this one included) shows it the same way, stamped ``{actor, sa}`` by the
+    relay. A refusal (409 conflict, 403 scope, relay down) is shown in the pane and nothing is
+    changed locally. Link and ticket read and write Odoo as the user (``triage``) in dialogs
+    that show their own progress and errors.
     """
+
+    #: a ticket was created or an alert attached to one (the Tickets pane reloads)
+    ticketsChanged = Signal()
+    #: a dialog opened (tests and the main window may want it)
+    dialogOpened = Signal(object)
 
     def __init__(
         self,
@@ -264,39 +328,77 @@ class AlertActions(QObject):
         client: RelayClient,
         current_sa: Callable[[], int | None],
         parent: QObject | None = None,
+        *,
+        triage: Callable[[], AlertTriage | None] | None = None,
+        device_facts: Callable[[str | None], Mapping[str, Any] | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.pane = pane
         self.client = client
         self.current_sa = current_sa
-        for keys, action, label in (
-            ("C", "claim", "Claim"),
-            ("A", "ack", "Acknowledge"),
-            ("S", "snooze", "Snooze 1 hour"),
-            ("R", "resolve", "Resolve"),
+        self._triage = triage or (lambda: None)
+        self._device_facts = device_facts or (lambda _device: None)
+        self.dialog: QDialog | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.actions: dict[str, QAction] = {}
+        for key, name, label, handler in (
+            ("L", "link", "Link to asset or client…", self.link),
+            ("T", "ticket", "Ticket…", self.ticket),
+            ("C", "claim", "Claim", lambda: self.apply("claim")),
+            ("A", "ack", "Acknowledge", lambda: self.apply("ack")),
+            ("S", "snooze", "Snooze…", self.pick_snooze),
+            ("R", "resolve", "Resolve", lambda: self.apply("resolve")),
         ):
             qaction = QAction(label, pane.view)
-            qaction.setShortcut(QKeySequence(keys))
+            qaction.setShortcut(QKeySequence(key))
             qaction.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            qaction.triggered.connect(lambda _checked=False, a=action: self.apply(a))
+            qaction.triggered.connect(lambda _checked=False, h=handler: h())
             pane.view.addAction(qaction)
+            self.actions[name] = qaction
+        # the view's actions (Open, then these) are its context menu
+        pane.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        pane.recordActivated.connect(self.open_detail)
 
+    # ------------------------------------------------------------------ state changes
     def apply(self, action: str) -> asyncio.Task[None] | None:
+        """Claim, ack or resolve the selected alerts ("snooze" snoozes for the default hour)."""
         records = self.pane.selected_records()
         if not records:
             return None
-        return asyncio.ensure_future(self._send(action, [int(r["seq"]) for r in records]))
-
-    async def _send(self, action: str, seqs: list[int]) -> None:
         args: dict[str, Any] = {}
         if action == "snooze":
             args["until"] = (datetime.now(UTC) + DEFAULT_SNOOZE).isoformat()
+        return self._spawn(self._send(action, [int(r["seq"]) for r in records], **args))
+
+    def snooze(self, until: datetime) -> asyncio.Task[None] | None:
+        """Snooze the selected alerts until ``until`` (aware)."""
+        records = self.pane.selected_records()
+        if not records:
+            return None
+        seqs = [int(r["seq"]) for r in records]
+        return self._spawn(self._send("snooze", seqs, until=until.astimezone(UTC).isoformat()))
+
+    def pick_snooze(self) -> SnoozeDialog | None:
+        """S: the snooze picker for the selected alerts."""
+        records = self.pane.selected_records()
+        if not records:
+            return None
+        dialog = SnoozeDialog(len(records), self.pane)
+        dialog.accepted.connect(lambda: self._snooze_chosen(dialog))
+        return self._open(dialog)
+
+    def _snooze_chosen(self, dialog: SnoozeDialog) -> None:
+        until = dialog.until()
+        if until is not None:
+            self.snooze(until)
+
+    async def _send(self, action: str, seqs: list[int], **args: Any) -> None:
         failures = []
         for seq in seqs:
             try:
                 await self.client.change_state(seq, action, sa=self.current_sa(), **args)
             except RelayError as exc:
-                failures.append(f"#{seq}: {exc}")
+                failures.append(f"#{seq}: {describe_failure(exc)}")
         if failures:
             self.pane.show_status(
                 f"Could not {action} {len(failures)} alert(s): " + "; ".join(failures[:3]),
@@ -304,6 +406,113 @@ class AlertActions(QObject):
             )
         else:
             self.pane.show_status("")
+
+    # ------------------------------------------------------------------ detail
+    def open_detail(self, _record: Row | None = None) -> None:
+        """Enter: show the selected alert's detail (payload and history) and move focus there."""
+        splitter = self.pane.splitter
+        sizes = splitter.sizes()
+        if len(sizes) == 2 and sizes[1] < 160:
+            total = sum(sizes)
+            splitter.setSizes([max(total - 260, 120), 260])
+        if not self.pane.detail.toPlainText():  # selection renders it; only fill a blank panel
+            self.pane.refresh_detail()
+        self.pane.detail.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # ------------------------------------------------------------------ link and ticket
+    def _ready_triage(self) -> AlertTriage | None:
+        triage = self._triage()
+        if triage is None:
+            self.pane.show_status(
+                "Linking and tickets need an Odoo connection and a Serviced Account.", error=True
+            )
+        return triage
+
+    def link(self) -> LinkAlertDialog | None:
+        """L: link the selected alerts to an asset or client chosen in the link dialog."""
+        record = self.pane.current_record()
+        triage = self._ready_triage() if record is not None else None
+        if record is None or triage is None:
+            return None
+        seqs = [int(r["seq"]) for r in self.pane.selected_records()] or [int(record["seq"])]
+
+        async def record_link(target: LinkTarget) -> None:
+            for seq in seqs:
+                await self.client.change_state(
+                    seq, "link", sa=self.current_sa(), **target.link_args()
+                )
+            self.pane.show_status("")
+
+        hints = device_hints(record, self._device_facts(record.get("device_id")))
+        dialog = LinkAlertDialog(triage, record, hints, record_link, self.pane, count=len(seqs))
+        return self._open(dialog)
+
+    def ticket(self) -> asyncio.Task[None] | None:
+        """T: open a ticket for the current alert (linking it first if it is not linked)."""
+        record = self.pane.current_record()
+        triage = self._ready_triage() if record is not None else None
+        if record is None or triage is None:
+            return None
+        return self._spawn(self._ticket_flow(record, triage))
+
+    async def _ticket_flow(self, record: Row, triage: AlertTriage) -> None:
+        self.pane.show_status("Looking up what this alert is linked to…")
+        try:
+            target = await triage.target_for_alert(record)
+        except (TriageRefused, OdooGatewayError) as exc:
+            self.pane.show_status(f"Cannot open a ticket: {describe_failure(exc)}", error=True)
+            return
+        self.pane.show_status("")
+        if target is not None:
+            self._open_ticket_dialog(triage, record, target)
+            return
+        hints = device_hints(record, self._device_facts(record.get("device_id")))
+        picker = LinkAlertDialog(
+            triage, record, hints, None, self.pane, purpose="Choose the ticket's client or asset"
+        )
+        picker.linked.connect(lambda chosen: self._open_ticket_dialog(triage, record, chosen))
+        self._open(picker)
+
+    def _open_ticket_dialog(
+        self, triage: AlertTriage, record: Row, target: LinkTarget
+    ) -> AlertTicketDialog:
+        seq = int(record["seq"])
+
+        async def record_ticket(ticket: TicketRef) -> None:
+            await self.client.change_state(
+                seq,
+                "link",
+                sa=self.current_sa(),
+                ticket_id=ticket.id,
+                ticket_name=ticket.name,
+                **target.link_args(),
+            )
+
+        dialog = AlertTicketDialog(triage, record, target, record_ticket, self.pane)
+        dialog.ticketDone.connect(lambda _ticket: self.ticketsChanged.emit())
+        return self._open(dialog)
+
+    # ------------------------------------------------------------------ plumbing
+    def _open(self, dialog: DialogT) -> DialogT:
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.reject()  # one action dialog at a time
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog = dialog
+        dialog.finished.connect(lambda _result: self._closed(dialog))
+        dialog.open()
+        self.dialogOpened.emit(dialog)
+        return dialog
+
+    def _closed(self, dialog: QDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+        self.pane.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _spawn(self, work: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
 
 def sa_row_filter(sa_ids: set[int], sees_unmatched: bool) -> Callable[[Row], bool]:
@@ -332,7 +541,9 @@ def detail_renderer(client: RelayClient) -> Callable[[Row], Any]:
             {
                 "Severity": severity(row).capitalize(),
                 "Device": _device(row),
-                "Client": row.get("client_name"),
+                "Client": _client(row),
+                "Linked asset": row.get("asset_name"),
+                "Ticket": _ticket(row),
                 "Received": row.get("received_at"),
                 "Last seen": row.get("last_seen"),
                 "Repeats": row.get("count"),
