@@ -22,8 +22,14 @@ __all__ = ["SchemaError", "default_schema_path", "load_schema"]
 
 
 def default_schema_path() -> Path:
-    """``resources/odoo/schema.toml`` at the root of the source tree."""
-    return Path(console.__file__).resolve().parent.parent / "resources" / "odoo" / "schema.toml"
+    """``resources/odoo/schema.toml``: beside the console package in a checkout, in the data
+    files of a wheel install, inside a PyInstaller bundle (see :mod:`console.resources`)."""
+    from console.resources import resources_dir
+
+    try:
+        return resources_dir() / "odoo" / "schema.toml"
+    except FileNotFoundError:  # the error below names this path
+        return Path(console.__file__).resolve().parent.parent / "resources" / "odoo" / "schema.toml"
 
 
 def load_schema(path: Path | str | None = None) -> Schema:

@@ -147,6 +147,10 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
     demo: Any = None
     relay: RelayClient | None = None
     try:
+        if getattr(args, "wall", False):
+            from console.ui.wall import run_wall  # the NOC wall: its own sign-in, read-only
+
+            return await run_wall(args, settings, closed)
         if args.demo:
             from console.ui.demo import start_demo  # only --demo imports the sandboxes
 

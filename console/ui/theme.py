@@ -8,7 +8,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-THEMES_DIR = Path(__file__).resolve().parent.parent.parent / "resources" / "themes"
+
+def themes_dir() -> Path:
+    """``resources/themes`` wherever the product is installed (checkout, wheel, bundle)."""
+    from console.resources import resources_dir
+
+    try:
+        return resources_dir() / "themes"
+    except FileNotFoundError:
+        return Path(__file__).resolve().parent.parent.parent / "resources" / "themes"
 
 
 def system_prefers_dark() -> bool:
@@ -23,7 +31,7 @@ def resolve(choice: str | None) -> str:
 
 
 def stylesheet(name: str) -> str:
-    path = THEMES_DIR / f"{name}.qss"
+    path = themes_dir() / f"{name}.qss"
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
