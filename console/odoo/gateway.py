@@ -211,21 +211,23 @@ class OdooGateway:
         finally:
             _operation.reset(token)
 
-    def _count(self, latency: float) -> None:
+    def _count(self, operation: str, latency: float) -> None:
         with self._stats_lock:
-            self.stats.counts[_operation.get() or "unnamed"] += 1
+            self.stats.counts[operation or "unnamed"] += 1
             self.stats.last_latency_s = latency
 
     # ------------------------------------------------------------------ calls
     async def _run(self, func: Callable[[], T], *, count: bool = True) -> T:
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
+        operation = _operation.get()
         started = time.perf_counter()
         try:
             return await loop.run_in_executor(self._executor, context.run, func)
         finally:
+            # not through ``context``: a cancelled await leaves it entered on the worker thread
             if count:
-                context.run(self._count, time.perf_counter() - started)
+                self._count(operation, time.perf_counter() - started)
 
     def _execute_blocking(
         self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]

@@ -157,3 +157,35 @@ def test_paged_load_yields_every_row_once_and_reports_progress(odoo) -> None:
     assert len(ids) == len(set(ids)) == 57
     assert progress[0] == (0, 57) and progress[-1] == (57, 57)
     assert rpcs == 1 + 6  # one count, six pages
+
+
+def test_a_call_cancelled_while_its_rpc_runs_is_still_counted_and_raises_nothing_else(
+    odoo,
+) -> None:
+    """Cancelling a load (SA switch, shutdown) while an RPC is on the worker thread: the
+    caller sees CancelledError only, and the RPC is still accounted to its operation."""
+    import threading
+
+    async def scenario() -> int:
+        gateway = await connect(odoo)
+        started, release = threading.Event(), threading.Event()
+
+        def slow_rpc() -> str:
+            started.set()
+            release.wait(10)
+            return "done"
+
+        try:
+            with gateway.operation("cancelled"):
+                task = asyncio.ensure_future(gateway._run(slow_rpc))
+            assert await asyncio.to_thread(started.wait, 10)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            release.set()
+            return gateway.stats.counts["cancelled"]
+        finally:
+            release.set()
+            gateway.close()
+
+    assert run(scenario()) == 1
