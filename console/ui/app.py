@@ -25,6 +25,7 @@ from console.odoo.gateway import OdooGateway
 from console.odoo.memberships import load_memberships
 from console.relay.client import RelayClient, RelayError
 from console.ui import theme
+from console.ui.gui_gc import GuiThreadGarbageCollector
 from console.ui.login import LoginDialog
 from console.ui.main_window import MainWindow, wait_loaded
 
@@ -219,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
     # loop by itself would stop asyncio under main's feet
     app.setQuitOnLastWindowClosed(False)
     theme.apply(app, getattr(args, "theme", None))
+    collector = GuiThreadGarbageCollector(parent=app)  # see console/ui/gui_gc.py
     import qasync
 
     try:
@@ -231,3 +233,5 @@ def run(args: argparse.Namespace) -> int:
     except errors.OdooGatewayError as exc:
         print(f"psa console: {exc}", file=sys.stderr)
         return 1
+    finally:
+        collector.stop()

@@ -10,13 +10,29 @@ that *is* the Qt event loop. This fixture installs one marked as running (as it 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
 import qasync
 
+from console.ui.gui_gc import GuiThreadGarbageCollector
+
 T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_gc(qapp) -> Iterator[None]:
+    """As in the app (console/ui/gui_gc.py): cycles are collected on the GUI thread only, and
+    what a test leaves behind is collected at its end, here, not in a later test's thread."""
+    collector = GuiThreadGarbageCollector()
+    try:
+        yield
+    finally:
+        collector.stop()
+        collector.deleteLater()
+        gc.collect()
 
 
 @pytest.fixture

@@ -308,7 +308,8 @@ class TablePane(QWidget):
             self._detail_task = asyncio.ensure_future(self._render_async(result))
             # a selection that moves on before the task ran cancels it unstarted: close the
             # renderer's coroutine then, or Python warns that it was never awaited
-            self._detail_task.add_done_callback(lambda _task, coro=result: coro.close())
+            coroutine = result
+            self._detail_task.add_done_callback(lambda _task: coroutine.close())
         else:
             self.detail.setHtml(str(result))
 
