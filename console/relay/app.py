@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -50,6 +50,9 @@ from console.relay.store import (
     UnknownEvent,
     utc_timestamp,
 )
+
+if TYPE_CHECKING:
+    from console.relay.rules_worker import RulesWorker
 
 _log = logging.getLogger(__name__)
 
@@ -92,6 +95,7 @@ class RelayApp:
         config: RelayConfig,
         store: EventStore,
         authority: SessionAuthority | None = None,
+        rules: RulesWorker | None = None,
     ) -> None:
         if not config.hook_secret:
             raise ValueError("RelayConfig.hook_secret is required")
@@ -114,6 +118,8 @@ class RelayApp:
         self._max_body = config.max_body_bytes
         self._retry_after = str(config.retry_after_seconds).encode()
         self._background: list[asyncio.Task[None]] = []
+        #: the rules worker (T010/T011) and the unmatched queue it keeps; None without Odoo
+        self.rules = rules
         self._rest = Starlette(
             routes=[
                 Route("/healthz", self.healthz, methods=["GET"]),
@@ -126,6 +132,9 @@ class RelayApp:
                 Route("/api/session", self.session_info, methods=["GET"]),
                 Route("/api/session", self.close_session, methods=["DELETE"]),
                 Route("/api/quarantine", self.list_quarantine, methods=["GET"]),
+                Route("/api/unmatched", self.list_unmatched, methods=["GET"]),
+                Route("/api/unmatched/resolve", self.resolve_unmatched, methods=["POST"]),
+                Route("/api/unmatched/undo", self.undo_unmatched, methods=["POST"]),
             ],
             exception_handlers={HTTPException: self._http_error},  # type: ignore[dict-item]
             lifespan=self._lifespan,
@@ -147,6 +156,11 @@ class RelayApp:
             self.hub.last_seq = await self.store.last_seq()
         for job in self.config.background:
             self._background.append(asyncio.create_task(self._supervise(job)))
+        if self.rules is not None:
+            rules = self.rules
+            self._background.append(
+                asyncio.create_task(self._supervise(lambda _sink, _cursors: rules.run()))
+            )
         try:
             yield
         finally:
@@ -367,9 +381,10 @@ class RelayApp:
 
     async def metrics_text(self, _request: Request) -> Response:
         """Prometheus text exposition."""
-        return PlainTextResponse(
-            self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+        text = self.metrics.render()
+        if self.rules is not None:
+            text += "\n".join(self.rules.metrics_lines(self.hub.last_seq)) + "\n"
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -521,6 +536,69 @@ class RelayApp:
             return self._store_unavailable()
         return JSONResponse({"entries": [entry.to_json() for entry in entries]})
 
+    # -- the unmatched queue (dispatchers, managers, admin token) -----------------------------
+
+    async def _unmatched_principal(self, request: Request) -> Principal:
+        principal = await self._principal(request)
+        if not principal.sees_unmatched:
+            raise HTTPException(
+                403,
+                "the unmatched queue is for dispatchers and managers; ask one to map this "
+                "Pulseway group, or to give you the dispatcher role",
+            )
+        if self.rules is None:
+            raise HTTPException(
+                503,
+                "the rules worker is not running on this relay (no Odoo service account "
+                "configured, or [rules] enabled = false)",
+                headers={"retry-after": str(self.config.retry_after_seconds)},
+            )
+        return principal
+
+    async def list_unmatched(self, request: Request) -> Response:
+        """``GET /api/unmatched``: groups without partner, alerts on unknown devices."""
+        await self._unmatched_principal(request)
+        assert self.rules is not None
+        return JSONResponse(await self.rules.unmatched())
+
+    async def resolve_unmatched(self, request: Request) -> Response:
+        """``POST /api/unmatched/resolve {"key", "map_id"}``: apply a saved group-map row."""
+        from console.relay.rules_worker import UnmatchedRequestError
+
+        principal = await self._unmatched_principal(request)
+        assert self.rules is not None
+        body = await _read_json_object(request)
+        key, map_id = body.get("key"), body.get("map_id")
+        if not isinstance(key, str) or not key:
+            raise HTTPException(400, 'send {"key": <group key>, "map_id": <group map row id>}')
+        if not isinstance(map_id, int) or isinstance(map_id, bool) or map_id < 1:
+            raise HTTPException(400, "map_id must be the id of an x_pulseway_group_map row")
+        try:
+            summary = await self.rules.resolve(key, map_id, principal.login)
+        except UnmatchedRequestError as refused:
+            return JSONResponse({"error": str(refused)}, refused.status)
+        return JSONResponse(summary)
+
+    async def undo_unmatched(self, request: Request) -> Response:
+        """``POST /api/unmatched/undo {"resolution_id"}``: retire what a resolution created."""
+        from console.relay.rules_worker import UnmatchedRequestError
+
+        principal = await self._unmatched_principal(request)
+        assert self.rules is not None
+        body = await _read_json_object(request)
+        resolution_id = body.get("resolution_id")
+        if (
+            not isinstance(resolution_id, int)
+            or isinstance(resolution_id, bool)
+            or resolution_id < 1
+        ):
+            raise HTTPException(400, 'send {"resolution_id": <id from the resolve answer>}')
+        try:
+            summary = await self.rules.undo(resolution_id, principal.login)
+        except UnmatchedRequestError as refused:
+            return JSONResponse({"error": str(refused)}, refused.status)
+        return JSONResponse(summary)
+
     # -- the stream --------------------------------------------------------------------------
 
     async def event_stream(self, request: Request) -> Response:
@@ -539,8 +617,9 @@ class RelayApp:
         except StoreUnavailable:
             subscription.close()
             return self._store_unavailable()
-        return StreamingResponse(
+        return _ConsumerStream(
             self._stream(subscription, after, first_page),
+            write_timeout=self.config.stream_write_timeout_seconds,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
@@ -590,6 +669,43 @@ class RelayApp:
             subscription.close()
 
 
+class _StalledConsumer(Exception):
+    pass
+
+
+class _ConsumerStream(StreamingResponse):
+    """An SSE response that gives up on a consumer whose socket stops taking data.
+
+    The hub never waits for a consumer (its queue is bounded), but the response task would
+    wait forever on a full socket; after ``write_timeout`` the connection is closed and the
+    consumer, once back, resumes from its last id."""
+
+    def __init__(self, content: AsyncIterator[bytes], *, write_timeout: float, **kw: Any) -> None:
+        super().__init__(content, **kw)
+        self.write_timeout = write_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def timed_send(message: Message) -> None:
+            try:
+                await asyncio.wait_for(send(message), self.write_timeout)
+            except TimeoutError:
+                raise _StalledConsumer from None
+
+        try:
+            await super().__call__(scope, receive, timed_send)
+        except _StalledConsumer:
+            client = scope.get("client")
+            _log.warning(
+                "closing an event stream to %s: it took nothing for %.1f s",
+                f"{client[0]}:{client[1]}" if client else "a consumer",
+                self.write_timeout,
+            )
+            # end the generator now (its finally leaves the hub), not whenever it is collected
+            closer = getattr(self.body_iterator, "aclose", None)
+            if closer is not None:
+                await closer()
+
+
 async def _read_json_object(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
@@ -618,16 +734,22 @@ def create_app(
     store: EventStore | None = None,
     authority: SessionAuthority | None = None,
 ) -> RelayApp:
-    """The relay for ``config``: its configured store and, with Odoo settings, Odoo logins."""
+    """The relay for ``config``: its configured store and, with Odoo settings, Odoo logins and
+    the rules worker (unless ``[rules] enabled = false``)."""
     if store is None:
         store = open_store(config)
+    rules: RulesWorker | None = None
+    if config.odoo is not None and config.rules.enabled:
+        from console.relay.rules_worker import build_rules_worker
+
+        rules = build_rules_worker(config, store)
     if authority is None and config.odoo is not None:
         from console.relay.sessions import OdooSessionAuthority
 
         authority = OdooSessionAuthority(
             config.odoo.url, config.odoo.db, config.odoo.user, config.odoo.password
         )
-    return RelayApp(config, store, authority)
+    return RelayApp(config, store, authority, rules)
 
 
 def open_store(config: RelayConfig) -> EventStore:

@@ -210,13 +210,36 @@ class RelayClient:
         self, seq: int, action: str, *, sa: int | None = None, **args: Any
     ) -> dict[str, Any]:
         """Claim, ack, snooze (``until=``), resolve or link (``asset_id=``, ``partner_id=``,
-        ``sa_ids=``) the alert of ``seq``; returns the recorded state event."""
+        ``sa_ids=``, ``ticket_id=`` and the display names ``asset_name=``, ``partner_name=``,
+        ``ticket_name=``) the alert of ``seq``; returns the recorded state event."""
         body: dict[str, Any] = {"action": action, **args}
         if sa is not None:
             body["sa"] = sa
         answer = await self._request("POST", f"/api/events/{seq}/state", json=body)
         event: dict[str, Any] = answer["event"]
         return event
+
+    # -- the unmatched queue (dispatchers and managers) ---------------------------------------
+
+    async def unmatched(self) -> dict[str, Any]:
+        """``GET /api/unmatched``: groups with no partner and alerts on unknown devices."""
+        body: dict[str, Any] = await self._request("GET", "/api/unmatched")
+        return body
+
+    async def resolve_unmatched(self, key: str, map_id: int) -> dict[str, Any]:
+        """Apply the ``x_pulseway_group_map`` row ``map_id`` (saved as the user) to the waiting
+        group ``key``; returns the summary (``resolution_id``, ``assets_created``, ...)."""
+        body: dict[str, Any] = await self._request(
+            "POST", "/api/unmatched/resolve", json={"key": key, "map_id": map_id}
+        )
+        return body
+
+    async def undo_unmatched(self, resolution_id: int) -> dict[str, Any]:
+        """Retire what resolution ``resolution_id`` created; returns the summary."""
+        body: dict[str, Any] = await self._request(
+            "POST", "/api/unmatched/undo", json={"resolution_id": resolution_id}
+        )
+        return body
 
     # -- the stream --------------------------------------------------------------------------
 

@@ -11,8 +11,10 @@ near 4,000 durable webhooks/s on this hardware (the GIL); two reach the 8,000/s 
 cores (bench/RESULTS.md, "Relay ingest").
 
 The Pulseway device poller and the RocketCyber incident poller run as background jobs when
-their ``url`` is configured — in the one process, or in worker 0 only (they are built in the
-worker, after the spawn, so nothing unpicklable crosses the process boundary).
+their ``url`` is configured, and the Odoo partner watch (new companies → pending Pulseway push
+approvals, :mod:`console.relay.partner_watch`) when the Odoo service account is — in the one
+process, or in worker 0 only (they are built in the worker, after the spawn, so nothing
+unpicklable crosses the process boundary).
 """
 
 from __future__ import annotations
@@ -92,9 +94,36 @@ def with_pollers(config: RelayConfig) -> RelayConfig:
             rocketcyber.url,
             rocketcyber.interval_seconds,
         )
+    odoo = config.odoo
+    if odoo is not None:
+        # Approvals (issue 8): new company partners become pending Pulseway pushes.
+        from console.relay.partner_watch import partner_watch_job
+
+        jobs.append(partner_watch_job(odoo.url, odoo.db, odoo.user, odoo.password))
+        _log.info("Odoo partner watch started: %s (database %s)", odoo.url, odoo.db)
     if not jobs:
         return config
     return replace(config, background=[*config.background, *jobs])
+
+
+def log_rules_worker(config: RelayConfig) -> None:
+    """One line saying whether the rules worker (T010/T011, unmatched queue) will run, and why
+    not when it will not."""
+    if not config.rules.enabled:
+        _log.info("rules worker off ([rules] enabled = false / PSA_RULES_ENABLED)")
+    elif config.odoo is None:
+        _log.warning(
+            "rules worker not started: no Odoo service account (set PSA_ODOO_URL, PSA_ODOO_DB, "
+            "PSA_ODOO_USER and PSA_ODOO_PASSWORD); alerts will not become tickets"
+        )
+    else:
+        _log.info(
+            "rules worker started: Odoo %s as %s, team %s, priority map %s",
+            config.odoo.url,
+            config.odoo.user,
+            config.rules.team_xmlid,
+            dict(config.rules.priority_map) if config.rules.priority_map else "seed default",
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     _configure_logging(config.log_level)
     _log.info("starting relay with %s", describe(config))
+    log_rules_worker(config)
     try:
         sock = bind_socket(config.host, config.port)
     except OSError as exc:
@@ -150,7 +180,12 @@ def _worker_main(
     """Body of a worker process: serve the shared socket until told to stop."""
     _configure_logging(config.log_level)
     _exit_with_parent()
-    config = with_pollers(config) if index == 0 else replace(config, background=[])
+    # Pollers and the rules worker run in worker 0 only (one consumer of the log).
+    config = (
+        with_pollers(config)
+        if index == 0
+        else replace(config, background=[], rules=replace(config.rules, enabled=False))
+    )
     relay = create_app(config)
     server = RelayServer(
         relay, log_level=_uvicorn_log_level(config), on_ready=lambda: ready.put(index)

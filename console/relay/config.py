@@ -23,9 +23,14 @@ e.g. ``~/.config/psa/relay.toml``)::
     url = "https://api-us.rocketcyber.com/v3"
     interval_seconds = 180
 
+    [rules]                     # rules worker; runs when [odoo] is complete
+    enabled = true
+    team_xmlid = "helpdesk.support_team"
+    priority_map = { critical = "2", elevated = "1", normal = "1", low = "1" }
+
 Each ``[relay]`` key ``k`` is overridden by ``PSA_RELAY_<K>``, each ``[odoo]`` key by
 ``PSA_ODOO_<K>``, each ``[pulseway]`` / ``[rocketcyber]`` key by ``PSA_PULSEWAY_<K>`` /
-``PSA_ROCKETCYBER_<K>``. Secrets (``PSA_RELAY_HOOK_SECRET``, ``PSA_RELAY_HOOK_TOKEN``,
+``PSA_ROCKETCYBER_<K>``, ``[rules]`` keys by ``PSA_RULES_<K>``. Secrets (``PSA_RELAY_HOOK_SECRET``, ``PSA_RELAY_HOOK_TOKEN``,
 ``PSA_RELAY_ADMIN_TOKEN``, ``PSA_ODOO_PASSWORD``, ``PSA_PULSEWAY_TOKEN_ID`` /
 ``PSA_PULSEWAY_TOKEN_SECRET``, ``PSA_ROCKETCYBER_API_KEY``) come from the environment or the
 OS keyring (service ``psa``, the variable's name as the key) — a secret in the file is an
@@ -121,6 +126,17 @@ class RocketCyberPolling:
     interval_seconds: float = 180.0
 
 
+@dataclass(frozen=True)
+class RulesSettings:
+    """The rules worker (seed T010/T011, RocketCyber incidents): on by default, runs when the
+    relay has an Odoo service account. ``priority_map`` maps Pulseway priority names (any case)
+    to helpdesk priorities; None means the seed's default (Critical → '2', otherwise '1')."""
+
+    enabled: bool = True
+    team_xmlid: str = "helpdesk.support_team"
+    priority_map: Mapping[str, str] | None = None
+
+
 @dataclass
 class RelayConfig:
     """Everything the relay needs to run. Secrets are excluded from ``repr``."""
@@ -137,8 +153,12 @@ class RelayConfig:
     odoo: OdooServiceAccount | None = None
     pulseway: PulsewayPolling | None = None
     rocketcyber: RocketCyberPolling | None = None
+    rules: RulesSettings = field(default_factory=RulesSettings)
     max_body_bytes: int = 256 * 1024
     heartbeat_seconds: float = 15.0
+    #: a consumer whose socket accepts nothing for this long is disconnected (it resumes
+    #: from its last id when it comes back)
+    stream_write_timeout_seconds: float = 30.0
     retry_after_seconds: int = 5
     session_ttl_seconds: float = 12 * 3600.0
     consumer_queue_limit: int = 10_000
@@ -158,6 +178,7 @@ _RELAY_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
     "hook_token_header": lambda v: str(v).lower(),
     "max_body_bytes": int,
     "heartbeat_seconds": float,
+    "stream_write_timeout_seconds": float,
     "retry_after_seconds": int,
     "session_ttl_seconds": float,
     "consumer_queue_limit": int,
@@ -235,7 +256,7 @@ def load_config(
     else:
         document = _read_file(config_path)
         path = config_path
-    unknown_sections = sorted(set(document) - {"relay", "odoo", "pulseway", "rocketcyber"})
+    unknown_sections = sorted(set(document) - {"relay", "odoo", "pulseway", "rocketcyber", "rules"})
     if unknown_sections:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown_sections)}")
     relay_section = _section(document, "relay", path)
@@ -312,6 +333,7 @@ def load_config(
         odoo=odoo,
         pulseway=pulseway,
         rocketcyber=rocketcyber,
+        rules=_rules_settings(_section(document, "rules", path), env, path),
         hook_secret=_secret("PSA_RELAY_HOOK_SECRET", env, use_keyring),
         hook_token=_secret("PSA_RELAY_HOOK_TOKEN", env, use_keyring),
         admin_token=_secret("PSA_RELAY_ADMIN_TOKEN", env, use_keyring),
@@ -343,6 +365,70 @@ def _poller_values(
     return values
 
 
+_TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS: Final = frozenset({"0", "false", "no", "off"})
+#: Odoo helpdesk.ticket priorities a priority map may name.
+_TICKET_PRIORITIES: Final = frozenset({"0", "1", "2", "3"})
+
+
+def _rules_settings(
+    section: Mapping[str, Any], env: Mapping[str, str], path: Path
+) -> RulesSettings:
+    """``[rules]`` (``enabled``, ``team_xmlid``, ``priority_map``), then ``PSA_RULES_*``.
+
+    ``PSA_RULES_PRIORITY_MAP`` is ``critical=2,elevated=1,...``; a file uses a TOML table.
+    """
+    unknown = sorted(set(section) - {"enabled", "team_xmlid", "priority_map"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) [rules] {', '.join(unknown)}")
+    enabled: Any = section.get("enabled", True)
+    team_xmlid: Any = section.get("team_xmlid", RulesSettings.team_xmlid)
+    priority_map: Any = section.get("priority_map")
+    where = {"enabled": f"{path}: [rules] enabled", "team_xmlid": f"{path}: [rules] team_xmlid"}
+    where["priority_map"] = f"{path}: [rules] priority_map"
+    if env.get("PSA_RULES_ENABLED"):
+        enabled, where["enabled"] = env["PSA_RULES_ENABLED"], "PSA_RULES_ENABLED"
+    if env.get("PSA_RULES_TEAM_XMLID"):
+        team_xmlid, where["team_xmlid"] = env["PSA_RULES_TEAM_XMLID"], "PSA_RULES_TEAM_XMLID"
+    if env.get("PSA_RULES_PRIORITY_MAP"):
+        text = env["PSA_RULES_PRIORITY_MAP"]
+        where["priority_map"] = "PSA_RULES_PRIORITY_MAP"
+        pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+        if any(not sep for _name, sep, _value in pairs):
+            raise ConfigError(
+                f"PSA_RULES_PRIORITY_MAP: expected name=priority pairs like "
+                f"'critical=2,elevated=1', not {text!r}"
+            )
+        priority_map = {name.strip(): value.strip() for name, _sep, value in pairs}
+    if isinstance(enabled, str):
+        word = enabled.strip().lower()
+        if word not in _TRUE_WORDS | _FALSE_WORDS:
+            raise ConfigError(f"{where['enabled']}: expected true or false, not {enabled!r}")
+        enabled = word in _TRUE_WORDS
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where['enabled']}: expected true or false, not {enabled!r}")
+    if not isinstance(team_xmlid, str) or "." not in team_xmlid.strip():
+        raise ConfigError(
+            f"{where['team_xmlid']}: expected an xmlid like 'helpdesk.support_team', "
+            f"not {team_xmlid!r}"
+        )
+    if priority_map is not None:
+        if not isinstance(priority_map, Mapping) or not priority_map:
+            raise ConfigError(f"{where['priority_map']}: expected a table of name = priority")
+        bad = sorted(
+            str(name)
+            for name, value in priority_map.items()
+            if str(value).strip() not in _TICKET_PRIORITIES
+        )
+        if bad:
+            raise ConfigError(
+                f"{where['priority_map']}: priorities must be '0'..'3' (Odoo helpdesk); "
+                f"check {', '.join(bad)}"
+            )
+        priority_map = {str(k).strip().lower(): str(v).strip() for k, v in priority_map.items()}
+    return RulesSettings(enabled=enabled, team_xmlid=team_xmlid.strip(), priority_map=priority_map)
+
+
 def _parse(key: str, raw: Any, where: str) -> Any:
     try:
         return _RELAY_KEYS[key](raw)
@@ -368,7 +454,7 @@ def validate(config: RelayConfig) -> None:
     for name in ("max_body_bytes", "consumer_queue_limit", "retry_after_seconds"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
-    for name in ("heartbeat_seconds", "session_ttl_seconds"):
+    for name in ("heartbeat_seconds", "session_ttl_seconds", "stream_write_timeout_seconds"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name} must be positive")
     for section, poller in (("pulseway", config.pulseway), ("rocketcyber", config.rocketcyber)):
@@ -408,6 +494,12 @@ def describe(config: RelayConfig) -> dict[str, Any]:
                 if value
                 else None
             )
+        elif item.name == "rules":
+            described["rules"] = {
+                "enabled": value.enabled,
+                "team_xmlid": value.team_xmlid,
+                "priority_map": dict(value.priority_map) if value.priority_map else "default",
+            }
         elif item.name == "background":
             described["background"] = len(value)
         else:

@@ -3,7 +3,7 @@
 Starts, each on a free loopback port and in its own thread with its own event loop (so the
 GUI thread never runs their work): the Odoo 19 sandbox provisioned and loaded with the demo
 world, the Pulseway and RocketCyber stand-ins, the relay (SQLite store in a temporary
-directory, Odoo service account = the demo admin) and moderate Pulseway webhook traffic into
+directory, Odoo service account = the demo world's `relay` user) and moderate Pulseway webhook traffic into
 the relay; then logs in as the demo dispatcher. Everything stops when the console exits.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import tempfile
 import threading
@@ -23,14 +24,13 @@ from typing import Any
 from console.odoo.gateway import OdooGateway
 from console.relay.app import create_app
 from console.relay.client import RelayClient
-from console.relay.config import OdooServiceAccount, RelayConfig
+from console.relay.config import OdooServiceAccount, RelayConfig, RocketCyberPolling
+from console.relay.partner_watch import partner_watch_job
 from console.relay.serving import BackgroundRelay
 from console.sandbox.odoo.server import OdooServer
 from console.sandbox.pulseway import create_pulseway_app
 from console.sandbox.rocketcyber import create_rocketcyber_app
 from console.sandbox.runner import (
-    ADMIN_LOGIN,
-    ADMIN_PASSWORD,
     DEFAULT_PULSEWAY_TOKEN_ID,
     DEFAULT_PULSEWAY_TOKEN_SECRET,
     DEFAULT_ROCKETCYBER_API_KEY,
@@ -39,6 +39,7 @@ from console.sandbox.runner import (
 from console.sandbox.serving import BackgroundServer
 from console.sandbox.traffic import run_traffic
 from console.sandbox.world import build_world
+from console.sandbox.world_loader import SERVICE_LOGIN, SERVICE_PASSWORD
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,22 @@ def _start_services(workdir: Path) -> tuple[dict[str, str], list[Any], Any]:
     relay_config = RelayConfig(
         db=workdir / "relay.sqlite3",
         hook_secret=hook_secret,
-        odoo=OdooServiceAccount(odoo.url, "psa", ADMIN_LOGIN, ADMIN_PASSWORD),
+        odoo=OdooServiceAccount(odoo.url, "psa", SERVICE_LOGIN, SERVICE_PASSWORD),
     )
-    relay = BackgroundRelay(create_app(relay_config)).start()
-    stoppers.append(relay.stop)
+    # Approvals (issue 8): the relay's partner watch queues new companies for approval.
+    relay_config.background.append(
+        partner_watch_job(odoo.url, "psa", SERVICE_LOGIN, SERVICE_PASSWORD, interval=15.0)
+    )
+    # Rules worker (issue 7): on by default with the Odoo service account; RocketCyber is
+    # started first so that the worker can place incidents through the account's agents.
+    rocketcyber = BackgroundServer(
+        create_rocketcyber_app(world, api_key=DEFAULT_ROCKETCYBER_API_KEY)
+    ).start()
+    stoppers.append(rocketcyber.stop)
+    relay_config.rocketcyber = RocketCyberPolling(
+        f"{rocketcyber.url}/v3", DEFAULT_ROCKETCYBER_API_KEY, interval_seconds=DEMO_POLL_SECONDS
+    )
+    relay = BackgroundRelay(create_app(relay_config))  # bound: its URL is known, not serving
     webhook_url = f"{relay.url}/hooks/pulseway"
     pulseway = BackgroundServer(
         create_pulseway_app(
@@ -110,13 +123,14 @@ def _start_services(workdir: Path) -> tuple[dict[str, str], list[Any], Any]:
             token_secret=DEFAULT_PULSEWAY_TOKEN_SECRET,
             webhook_url=webhook_url,
             webhook_secret=hook_secret,
+            allow_org_create=True,  # approvals: the seed's POST /v2/organizations (stand-in only)
         )
     ).start()
     stoppers.append(pulseway.stop)
-    rocketcyber = BackgroundServer(
-        create_rocketcyber_app(world, api_key=DEFAULT_ROCKETCYBER_API_KEY)
-    ).start()
-    stoppers.append(rocketcyber.stop)
+    _use_pulseway_for_approvals(pulseway.url)
+    relay_config.background.extend(_demo_pollers(pulseway.url, rocketcyber.url))
+    relay.start()
+    stoppers.append(relay.stop)
     traffic = _TrafficThread(world, webhook_url, hook_secret, DEMO_TRAFFIC_RATE)
     traffic.start()
     stoppers.append(traffic.stop)
@@ -127,6 +141,41 @@ def _start_services(workdir: Path) -> tuple[dict[str, str], list[Any], Any]:
         "rocketcyber": rocketcyber.url,
     }
     return urls, stoppers, world
+
+
+#: the demo's pollers: quick enough to see a new device or incident arrive within a minute
+DEMO_POLL_SECONDS = 30.0
+
+
+def _demo_pollers(pulseway_url: str, rocketcyber_url: str) -> list[Any]:
+    """The Pulseway device and RocketCyber incident pollers against the stand-ins (issue 7):
+    the first device poll reports every device, so the rules worker syncs the assets and
+    queues the unmatched groups."""
+    from console.pulseway import PulsewayClient
+    from console.relay.pollers import pulseway_device_job, rocketcyber_incident_job
+    from console.rocketcyber import RocketCyberClient
+
+    return [
+        pulseway_device_job(
+            lambda: PulsewayClient(
+                f"{pulseway_url}/v3", DEFAULT_PULSEWAY_TOKEN_ID, DEFAULT_PULSEWAY_TOKEN_SECRET
+            ),
+            interval=DEMO_POLL_SECONDS,
+        ),
+        rocketcyber_incident_job(
+            lambda: RocketCyberClient(f"{rocketcyber_url}/v3", DEFAULT_ROCKETCYBER_API_KEY),
+            interval=DEMO_POLL_SECONDS,
+        ),
+    ]
+
+
+def _use_pulseway_for_approvals(url: str) -> None:
+    """Point the Approvals pane at the stand-in (it reads PSA_PULSEWAY_* like a real console);
+    the demo also turns on organization create, which only the stand-in offers."""
+    os.environ["PSA_PULSEWAY_URL"] = f"{url}/v3"
+    os.environ["PSA_PULSEWAY_TOKEN_ID"] = DEFAULT_PULSEWAY_TOKEN_ID
+    os.environ["PSA_PULSEWAY_TOKEN_SECRET"] = DEFAULT_PULSEWAY_TOKEN_SECRET
+    os.environ["PSA_PULSEWAY_ORG_CREATE_URL"] = "/v2/organizations"
 
 
 #: the demo users (password = login); see console/sandbox/world.py

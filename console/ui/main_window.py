@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSystemTrayIcon,
     QTextBrowser,
@@ -31,9 +32,13 @@ from console.domain.names import Role
 from console.domain.scope import Pane, and_domains, scope_domain
 from console.odoo.gateway import OdooGateway
 from console.odoo.memberships import Membership
+from console.odoo.triage import AlertTriage, TriageContext
 from console.relay.client import RelayClient
 from console.ui.formatting import humanize_age
 from console.ui.panes import alerts, assets, tickets
+from console.ui.panes import approvals as approvals_panes
+from console.ui.panes import billing as billing_panes
+from console.ui.panes import unmatched as unmatched_panes
 from console.ui.panes.pane import TablePane
 
 log = logging.getLogger(__name__)
@@ -41,8 +46,18 @@ log = logging.getLogger(__name__)
 #: (keys, what they do) for the shortcuts overlay; the one list the overlay and docs use
 SHORTCUTS: Sequence[tuple[str, str]] = (
     ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Alerts / Tickets / Assets pane"),
+    ("Ctrl+4", "Unmatched pane: Pulseway groups with no client (dispatchers, managers)"),
+    ("M / N", "Unmatched: map the group to a client / create the company"),
+    ("Ctrl+5", "Approvals pane (managers)"),
+    ("Ctrl+6", "Billing pane: managed-seat recount (managers)"),
     ("Ctrl+F", "Filter the current pane"),
     ("Enter", "Open the selected row"),
+    ("L", "Alerts: link to an asset or client (ranked suggestions)"),
+    ("T", "Alerts: create a ticket, or attach to an open one"),
+    ("C / A", "Alerts: claim / acknowledge"),
+    ("S", "Alerts: snooze (15 min, 1 h, 4 h, tomorrow 08:00, custom)"),
+    ("R", "Alerts: resolve"),
+    ("Menu key / right-click", "Alerts: the same actions"),
     ("F5", "Reload every pane"),
     ("Ctrl+K", "Switch Serviced Account"),
     ("F1 or ?", "This list of shortcuts"),
@@ -197,18 +212,56 @@ class MainWindow(QMainWindow):
                 relay,
                 lambda: self.current.sa_id if self.current else None,
                 parent=self,
+                triage=self._alert_triage,
+                device_facts=self.alert_feed.device_facts,
             )
+            self.alert_actions.ticketsChanged.connect(self._reload_tickets)
         self.tickets_pane = self._add_pane(tickets.make_pane())
         self.tickets_pane.set_detail_renderer(tickets.detail_renderer(gateway))
         self.assets_pane = self._add_pane(assets.make_pane())
         self.assets_pane.set_detail_renderer(assets.detail_renderer(gateway))
         for pane in (self.tickets_pane, self.assets_pane):
             pane.loadFinished.connect(self._on_pane_loaded)
+        # --- Unmatched pane (issue 7): dispatchers and managers; absent for technicians -----
+        self.unmatched_pane: unmatched_panes.UnmatchedPane | None = None
+        if relay is not None and sees_unmatched:
+            self.unmatched_pane = unmatched_panes.make_pane(gateway, relay)
+            self._add_pane(self.unmatched_pane)
+            self.scopeChanged.connect(self.unmatched_pane.set_membership)
+            self.unmatched_pane.resolved.connect(lambda _summary: self.reload())
+            self.unmatched_pane.undone.connect(lambda _summary: self.reload())
+            if self.alerts_pane is not None:  # relay events: refresh the queue (debounced)
+                self.alerts_pane.model.rowsInserted.connect(self.unmatched_pane.schedule_refresh)
+                self.alerts_pane.model.dataChanged.connect(self.unmatched_pane.schedule_refresh)
+        # --- end Unmatched pane ------------------------------------------------------------
+        # --- Approvals pane (issue 8): managers only; absent for everyone else ---------------
+        self.approvals_pane: approvals_panes.ApprovalsPane | None = None
+        if any(m.role is Role.MANAGER for m in self.memberships):
+            self.approvals_pane = approvals_panes.make_pane(gateway)
+            self._add_pane(self.approvals_pane)
+        # --- end Approvals pane ------------------------------------------------------------
+        # --- Billing pane (issue 8): managers only; previews on demand, not on SA switch -----
+        self.billing_pane: billing_panes.BillingPane | None = None
+        if any(m.role is Role.MANAGER for m in self.memberships):
+            self.billing_pane = billing_panes.BillingPane(gateway)
+            self._add_pane(self.billing_pane)
+            self.scopeChanged.connect(self.billing_pane.set_membership)
+        # --- end Billing pane --------------------------------------------------------------
         self.tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = QSystemTrayIcon(self.windowIcon(), self)
             self.tray.show()
         self.mute_notifications = bool(self.settings.value("notifications/mute", False, type=bool))
+        self.mute_action = QAction("Mute critical-alert notifications", self)
+        self.mute_action.setObjectName("muteNotifications")
+        self.mute_action.setCheckable(True)
+        self.mute_action.setChecked(self.mute_notifications)
+        self.mute_action.toggled.connect(self.set_notifications_muted)
+        self.menuBar().addMenu("&View").addAction(self.mute_action)
+        if self.tray is not None:
+            tray_menu = QMenu(self)
+            tray_menu.addAction(self.mute_action)
+            self.tray.setContextMenu(tray_menu)
 
         self.status_odoo = QLabel(self)
         self.status_relay = QLabel(self)
@@ -236,6 +289,7 @@ class MainWindow(QMainWindow):
             self.resizeDocks(
                 [self.docks["alerts"], self.docks["tickets"]], [380, 300], Qt.Orientation.Vertical
             )
+        self.docks["tickets"].raise_()  # the first tab below the alerts, until a layout is saved
         self._restore()
 
     # ------------------------------------------------------------------ panes
@@ -333,6 +387,10 @@ class MainWindow(QMainWindow):
         self.assets_pane.start_load(
             assets.loader(self.gateway, self.domain_for(Pane.ASSETS)), keep_rows=keep_rows
         )
+        if self.approvals_pane is not None:
+            self.approvals_pane.reload_for(self.current, keep_rows=keep_rows)
+        if self.unmatched_pane is not None:
+            self.unmatched_pane.reload(keep_rows=keep_rows)
 
     def _on_pane_loaded(self, _rows: int, error: str) -> None:
         self.set_service_state("Odoo", not error, error or self.gateway.endpoint.url)
@@ -377,6 +435,24 @@ class MainWindow(QMainWindow):
     def set_notifications_muted(self, muted: bool) -> None:
         self.mute_notifications = muted
         self.settings.setValue("notifications/mute", muted)
+        if self.mute_action.isChecked() != muted:
+            self.mute_action.setChecked(muted)
+
+    def _alert_triage(self) -> AlertTriage | None:
+        """Link/ticket operations as the logged-in user in the SA in force."""
+        if self.current is None or self.gateway.user is None:
+            return None
+        context = TriageContext.for_user(self.gateway.user.uid, self.current, self.memberships)
+        return AlertTriage(self.gateway, context)
+
+    def _reload_tickets(self) -> None:
+        """After a ticket was made or joined from an alert: refresh the Tickets pane."""
+        if self.current is not None:
+            if not self.tickets_pane.is_loading():
+                self._pending_loads += 1  # a running load is replaced: it counts already
+            self.tickets_pane.start_load(
+                tickets.loader(self.gateway, self.domain_for(Pane.TICKETS)), keep_rows=True
+            )
 
     # ------------------------------------------------------------------ keyboard
     def _install_shortcuts(self) -> None:
@@ -390,6 +466,9 @@ class MainWindow(QMainWindow):
         add(["Ctrl+1"], lambda: self.raise_pane("alerts"), "Alerts pane")
         add(["Ctrl+2"], lambda: self.raise_pane("tickets"), "Tickets pane")
         add(["Ctrl+3"], lambda: self.raise_pane("assets"), "Assets pane")
+        add(["Ctrl+4"], lambda: self.raise_pane("unmatched"), "Unmatched pane")
+        add(["Ctrl+5"], lambda: self.raise_pane("approvals"), "Approvals pane")
+        add(["Ctrl+6"], lambda: self.raise_pane("billing"), "Billing pane")
         add(["Ctrl+F"], self._focus_filter, "Filter")
         add(["F5"], lambda: self.reload(), "Reload")
         add(["Ctrl+K"], self._focus_switcher, "Switch SA")

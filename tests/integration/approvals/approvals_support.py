@@ -127,6 +127,10 @@ class Served:
     def service_account(self) -> tuple[str, str]:
         """A relay service account (psa.group_service only, as DESIGN §6 asks): not narrowed
         by the console's record rules, so it sees companies no SA has yet."""
+        if "relay" not in self._clients and self.sudo(
+            "res.users", "search", [["login", "=", "relay"]]
+        ):
+            self.client("relay")  # the demo world's own service account (world_loader)
         if "relay" not in self._clients:
             _model, group = self.sudo(
                 "ir.model.data", "check_object_reference", "psa", "group_service", True
