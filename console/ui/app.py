@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import httpx
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -23,7 +24,7 @@ from console.domain.names import Role
 from console.odoo import errors
 from console.odoo.gateway import OdooGateway
 from console.odoo.memberships import load_memberships
-from console.relay.client import RelayClient, RelayError
+from console.relay.client import RelayAuthError, RelayClient, RelayError
 from console.ui import theme
 from console.ui.gui_gc import GuiThreadGarbageCollector
 from console.ui.login import LoginDialog
@@ -62,20 +63,41 @@ def relay_url(args: argparse.Namespace) -> str | None:
     return value
 
 
-async def open_relay(url: str, login: str, password: str) -> RelayClient:
-    """A relay client with a session for the console user (re-opened when it expires)."""
+def relay_client(url: str, login: str, password: str) -> RelayClient:
+    """A relay client for the console user that opens (and re-opens) its session itself."""
 
     async def reauthenticate() -> str:
         session = await client.open_session(login, password)
         return session.token
 
     client = RelayClient(url, reauthenticate=reauthenticate)
+    return client
+
+
+async def open_relay(url: str, login: str, password: str) -> RelayClient:
+    """A relay client with a session for the console user (re-opened when it expires)."""
+    client = relay_client(url, login, password)
     try:
         await client.open_session(login, password)
     except BaseException:
         await client.aclose()
         raise
     return client
+
+
+async def connect_relay(url: str, login: str, password: str) -> tuple[RelayClient | None, str]:
+    """The console's relay client and, if it could not sign in now, why.
+
+    A relay that refuses the login gives no client (the banner says why). A relay that is
+    down or not reachable yet still gives a client: the Alerts pane is built, and its feed
+    keeps retrying with backoff and signs in as soon as the relay answers."""
+    try:
+        return await open_relay(url, login, password), ""
+    except RelayAuthError as exc:
+        return None, f"the relay refused this login: {exc} — no live alerts"
+    except (RelayError, httpx.HTTPError, OSError) as exc:
+        detail = str(exc) or type(exc).__name__
+        return relay_client(url, login, password), f"Relay unreachable ({detail}); reconnecting…"
 
 
 async def _login_interactively(
@@ -147,6 +169,7 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
     gateway: OdooGateway | None = None
     demo: Any = None
     relay: RelayClient | None = None
+    relay_problem = ""
     try:
         if getattr(args, "wall", False):
             from console.ui.wall import run_wall  # the NOC wall: its own sign-in, read-only
@@ -171,12 +194,9 @@ async def main(args: argparse.Namespace, app: QApplication) -> int:
                 return 1
             relay_problem = "" if url else "not configured (set PSA_RELAY_URL): no live alerts"
             if url:
-                try:
-                    relay = await open_relay(url, *credentials)
-                except RelayError as exc:
-                    relay_problem = f"{exc} — alerts are unavailable until it is reachable"
+                relay, relay_problem = await connect_relay(url, *credentials)
         window = await _open_window(gateway, settings, args, relay)
-        if relay is None and not args.demo:
+        if relay_problem:
             window.set_service_state("Relay", False, relay_problem)
         if args.screenshot:
             await _screenshot(window, Path(args.screenshot))
