@@ -109,7 +109,8 @@ def from_rpc_error(
         return ValidationFailed(_first_line(message), detail=detail, odoo_name=name)
     if name == "psycopg2.OperationalError" and "does not exist" in message:
         return DatabaseNotFound(
-            "Odoo has no database of that name. Pick one from the list.",
+            "Odoo has no database of that name: check the database name "
+            "(the login dialog lists this server's databases).",
             detail=detail,
             odoo_name=name,
         )

@@ -53,6 +53,8 @@ def _configure_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
     )
+    # one INFO line per poller request would drown the journal; failures still show
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _uvicorn_log_level(config: RelayConfig) -> str:

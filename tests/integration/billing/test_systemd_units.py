@@ -1,4 +1,4 @@
-"""packaging/systemd/psa-billing.{service,timer}: the monthly recount unit files parse, run the
+"""packaging/systemd/user/psa-billing.{service,timer}: the monthly recount unit files parse, run the
 documented command on the seed's schedule and keep the password out of the unit."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-UNITS = Path(__file__).parents[3] / "packaging" / "systemd"
+UNITS = Path(__file__).parents[3] / "packaging" / "systemd" / "user"
 
 
 def sections(path: Path) -> dict[str, dict[str, list[str]]]:
