@@ -47,8 +47,9 @@ log = logging.getLogger(__name__)
 SHORTCUTS: Sequence[tuple[str, str]] = (
     ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Alerts / Tickets / Assets pane"),
     ("Ctrl+4", "Unmatched pane: Pulseway groups with no client (dispatchers, managers)"),
-    ("M / N", "Unmatched: map the group to a client / create the company"),
+    ("M / N / Ctrl+Z", "Unmatched: map to a client / create the company / undo"),
     ("Ctrl+5", "Approvals pane (managers)"),
+    ("A / R / S", "Approvals: approve / reject / skip the selected companies"),
     ("Ctrl+6", "Billing pane: managed-seat recount (managers)"),
     ("Ctrl+F", "Filter the current pane"),
     ("Enter", "Open the selected row"),

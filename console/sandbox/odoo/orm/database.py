@@ -11,7 +11,7 @@ import hashlib
 import inspect
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -95,6 +95,17 @@ class Database:
         registry = standard_registry()
         load_manual_schema(self._conn, registry)
         self.registry = registry
+
+    def backdate(self, model: str, created: Mapping[int, str]) -> None:
+        """Set ``create_date`` of records (id -> ``YYYY-MM-DD HH:MM:SS``) for seeding a world
+        that has a past. Odoo sets ``create_date`` itself and no RPC can change it; this is the
+        sandbox's own escape hatch, in-process only (never reachable over the wire)."""
+        table = self.registry[model].table
+        with self._transaction():
+            self._conn.executemany(
+                f'UPDATE "{table}" SET create_date = ? WHERE id = ?',
+                [(stamp, record_id) for record_id, stamp in created.items()],
+            )
 
     def close(self) -> None:
         """Close the connection (the file keeps everything committed)."""
