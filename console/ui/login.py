@@ -117,7 +117,7 @@ class LoginDialog(QDialog):
         self._db_timer = QTimer(self)
         self._db_timer.setSingleShot(True)
         self._db_timer.setInterval(400)
-        self._db_timer.timeout.connect(self.refresh_databases)
+        self._db_timer.timeout.connect(self._refresh_after_typing)
         self.url.textChanged.connect(lambda _t: self._db_timer.start())
         self.login.editingFinished.connect(self._fill_remembered_password)
         self.setMinimumWidth(440)
@@ -126,6 +126,17 @@ class LoginDialog(QDialog):
             self._fill_remembered_password()
 
     # ------------------------------------------------------------------ databases
+    def done(self, result: int) -> None:
+        self._db_timer.stop()  # no database refresh after the dialog closed
+        super().done(result)
+
+    def _refresh_after_typing(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the application is shutting down: nothing to refresh for
+            return
+        self.refresh_databases()
+
     def refresh_databases(self) -> asyncio.Task[None]:
         return asyncio.ensure_future(self._refresh_databases())
 
