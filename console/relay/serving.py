@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Generator
+from typing import Any, Self
 
 import uvicorn
 
@@ -106,25 +107,29 @@ class RelayServer(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-class BackgroundRelay:
-    """Serves a relay from a thread with its own event loop (tests, the console's ``--demo``).
+class BackgroundServing:
+    """Serves a uvicorn server from a thread with its own event loop (tests, ``--demo``).
 
-    ``start()`` returns once the relay accepts connections; ``stop()`` shuts it down
-    gracefully and waits.
+    ``server`` is a uvicorn server whose ``ready`` event is set once startup ended (check
+    ``started``): :class:`RelayServer` here, the sandboxes' ``QuietServer``. ``start()``
+    returns once it accepts connections; ``stop()`` shuts it down gracefully and waits.
     """
 
-    def __init__(self, relay: RelayApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.relay = relay
+    def __init__(
+        self, server: Any, host: str, port: int, *, name: str, stop_timeout: float
+    ) -> None:
         self.sock = bind_socket(host, port)
         self.url = socket_url(self.sock)
         self.port: int = self.sock.getsockname()[1]
-        self.server = RelayServer(relay, handle_signals=False, graceful_seconds=5)
-        self._thread = threading.Thread(target=self._run, name=f"relay:{self.url}", daemon=True)
+        self.server = server
+        self._stop_timeout = stop_timeout
+        self._thread = threading.Thread(target=self._run, name=f"{name}:{self.url}", daemon=True)
         self._error: BaseException | None = None
 
     def _run(self) -> None:
         try:
-            # its own plain loop (a qasync policy in the console would hand out Qt loops)
+            # its own plain loop (a qasync policy in the console would hand out Qt loops,
+            # which belong to the GUI thread)
             with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
                 runner.run(self.server.serve(sockets=[self.sock]))
         except BaseException as exc:  # reported by start()
@@ -132,23 +137,32 @@ class BackgroundRelay:
         finally:
             self.server.ready.set()
 
-    def start(self, timeout: float = 30.0) -> BackgroundRelay:
-        """Start serving; raises if the relay does not come up."""
+    def start(self, timeout: float = 30.0) -> Self:
+        """Start serving; raises if the server does not come up."""
         self._thread.start()
         if not self.server.ready.wait(timeout):
-            raise TimeoutError(f"relay at {self.url} did not start within {timeout}s")
+            raise TimeoutError(f"server at {self.url} did not start within {timeout}s")
         if not self.server.started:
-            raise RuntimeError(f"relay at {self.url} failed to start: {self._error!r}")
+            raise RuntimeError(f"server at {self.url} failed to start: {self._error!r}")
         return self
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         """Graceful shutdown; waits for the serving thread."""
         self.server.should_exit = True
-        self._thread.join(timeout)
+        self._thread.join(self._stop_timeout if timeout is None else timeout)
         self.sock.close()
 
-    def __enter__(self) -> BackgroundRelay:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class BackgroundRelay(BackgroundServing):
+    """A relay served from a background thread."""
+
+    def __init__(self, relay: RelayApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.relay = relay
+        server = RelayServer(relay, handle_signals=False, graceful_seconds=5)
+        super().__init__(server, host, port, name="relay", stop_timeout=15.0)

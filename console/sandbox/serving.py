@@ -6,7 +6,6 @@ tell me the URL once it is listening"; this module is that one piece.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import threading
@@ -16,7 +15,7 @@ from typing import Any
 import uvicorn
 
 # one implementation of "listen on loopback, port 0 = any" for the relay and the sandboxes
-from console.relay.serving import bind_socket, socket_url
+from console.relay.serving import BackgroundServing, bind_socket, socket_url
 
 __all__ = ["BackgroundServer", "QuietServer", "bind_socket", "make_server", "socket_url"]
 
@@ -55,47 +54,9 @@ def make_server(app: Any, *, log_level: str = "warning") -> QuietServer:
     return QuietServer(config)
 
 
-class BackgroundServer:
-    """Serves an ASGI app from a thread with its own event loop (tests, the console's --demo).
-
-    ``start()`` returns once the server accepts connections; ``stop()`` shuts it down gracefully.
-    """
+class BackgroundServer(BackgroundServing):
+    """A sandbox's ASGI app served from a background thread (tests, the console's --demo)."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self.sock = bind_socket(host, port)
-        self.url = socket_url(self.sock)
-        self.port: int = self.sock.getsockname()[1]
-        self._server = make_server(app)
-        self._thread = threading.Thread(target=self._run, name=f"serve:{self.url}", daemon=True)
-        self._error: BaseException | None = None
-
-    def _run(self) -> None:
-        try:
-            # a plain asyncio loop of its own: in the console, the thread's default policy
-            # would otherwise hand out qasync loops, which belong to the GUI thread
-            with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
-                runner.run(self._server.serve(sockets=[self.sock]))
-        except BaseException as exc:  # reported by start()
-            self._error = exc
-        finally:
-            self._server.ready.set()
-
-    def start(self, timeout: float = 30.0) -> BackgroundServer:
-        self._thread.start()
-        if not self._server.ready.wait(timeout):
-            raise TimeoutError(f"server for {self.url} did not start within {timeout}s")
-        if not self._server.started:
-            raise RuntimeError(f"server for {self.url} failed to start: {self._error!r}")
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout)
-        self.sock.close()
-
-    def __enter__(self) -> BackgroundServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().__init__(make_server(app), host, port, name="serve", stop_timeout=10.0)
