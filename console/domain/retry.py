@@ -54,6 +54,15 @@ class RetryPolicy:
         """
         return max(0.0, retry_after) + 0.1 * self.backoff_delay(retry_index)
 
+    def rate_limited_delay(self, retry_after: float | None, retry_index: int) -> float | None:
+        """Seconds to wait after a 429 before retry ``retry_index``, or None to give up now:
+        a ``Retry-After`` beyond ``max_retry_after`` is the caller's to reschedule."""
+        if retry_after is None:
+            return self.backoff_delay(retry_index)
+        if retry_after > self.max_retry_after:
+            return None
+        return self.retry_after_delay(retry_after, retry_index)
+
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 

@@ -149,16 +149,10 @@ class PulsewayClient:
             status = _effective_status(response.status_code, body)
             if status == 429:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), policy.now())
-                if not last_attempt and (
-                    retry_after is None or retry_after <= policy.max_retry_after
-                ):
-                    delay = (
-                        policy.backoff_delay(attempt)
-                        if retry_after is None
-                        else policy.retry_after_delay(retry_after, attempt)
-                    )
-                    log.info("Pulseway rate limit on %s %s; retry in %.1fs", method, path, delay)
-                    await policy.sleep(delay)
+                wait = None if last_attempt else policy.rate_limited_delay(retry_after, attempt)
+                if wait is not None:
+                    log.info("Pulseway rate limit on %s %s; retry in %.1fs", method, path, wait)
+                    await policy.sleep(wait)
                     continue
                 raise _error_for(response, body, status, what, retry_after=retry_after)
             if (

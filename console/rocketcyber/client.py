@@ -116,16 +116,10 @@ class RocketCyberClient:
             status = response.status_code
             if status == 429:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), policy.now())
-                if not last_attempt and (
-                    retry_after is None or retry_after <= policy.max_retry_after
-                ):
-                    delay = (
-                        policy.backoff_delay(attempt)
-                        if retry_after is None
-                        else policy.retry_after_delay(retry_after, attempt)
-                    )
-                    log.info("RocketCyber rate limit on %s; retry in %.1fs", path, delay)
-                    await policy.sleep(delay)
+                wait = None if last_attempt else policy.rate_limited_delay(retry_after, attempt)
+                if wait is not None:
+                    log.info("RocketCyber rate limit on %s; retry in %.1fs", path, wait)
+                    await policy.sleep(wait)
                     continue
                 raise _error_for(response, what, retry_after=retry_after)
             if status in _RETRYABLE_SERVER_STATUSES and not last_attempt:

@@ -40,3 +40,11 @@ def test_retry_after_as_http_date_is_relative_to_now() -> None:
 @pytest.mark.parametrize("header", [None, "", "soon", "nan"])
 def test_unusable_retry_after_is_none(header: str | None) -> None:
     assert parse_retry_after(header) is None
+
+
+def test_rate_limited_delay_follows_retry_after_and_gives_up_beyond_the_cap() -> None:
+    policy = RetryPolicy(max_retry_after=60.0, random=lambda: 0.0)
+    assert policy.rate_limited_delay(None, 1) == policy.backoff_delay(1)
+    assert policy.rate_limited_delay(10.0, 0) == policy.retry_after_delay(10.0, 0) >= 10.0
+    assert policy.rate_limited_delay(60.0, 0) is not None
+    assert policy.rate_limited_delay(61.0, 0) is None  # the caller reschedules instead
