@@ -539,14 +539,14 @@ class FilterSortProxyModel(QAbstractProxyModel):
         records = source.records()
         changed = range(top_left.row(), bottom_right.row() + 1)
         membership_changed = False
-        sort_column = source.columns[self._sort_column] if self._sort_column >= 0 else None
         for r in changed:
             self._haystacks[r] = self._haystack(records[r])
-            if sort_column is not None:
-                self._sort_keys[r] = _sortable(sort_column.sort_key(records[r]))
             if (r in self._proxy_row_of) != self._accepts(r):
                 membership_changed = True
-        if sort_column is not None:
+        if self._sort_column >= 0:  # sort keys are empty when unsorted
+            self._sort_keys[changed.start : changed.stop] = self._sort_keys_of(
+                records[changed.start : changed.stop]
+            )
             self._order_cache = None
         if membership_changed or self._sort_column >= 0:
             self._refilter()

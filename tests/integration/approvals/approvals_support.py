@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from console.domain.retry import RetryPolicy
 from console.sandbox.odoo.orm import SUPERUSER_ID
 from console.sandbox.world import World
+from console.sandbox.world_loader import SERVICE_LOGIN, SERVICE_PASSWORD
 
 TOKEN_ID = "sandbox-token-id"
 TOKEN_SECRET = "sandbox-token-secret"
@@ -125,28 +126,10 @@ class Served:
         return self.database.call_kw(SUPERUSER_ID, model, method, list(args), kwargs)
 
     def service_account(self) -> tuple[str, str]:
-        """A relay service account (psa.group_service only, as DESIGN §6 asks): not narrowed
-        by the console's record rules, so it sees companies no SA has yet."""
-        if "relay" not in self._clients and self.sudo(
-            "res.users", "search", [["login", "=", "relay"]]
-        ):
-            self.client("relay")  # the demo world's own service account (world_loader)
-        if "relay" not in self._clients:
-            _model, group = self.sudo(
-                "ir.model.data", "check_object_reference", "psa", "group_service", True
-            )
-            self.sudo(
-                "res.users",
-                "create",
-                {
-                    "name": "PSA Relay",
-                    "login": "relay",
-                    "password": "relay",
-                    "group_ids": [(6, 0, [group])],
-                },
-            )
-            self.client("relay")
-        return "relay", "relay"
+        """The world's relay service account (psa.group_service, as DESIGN §6 asks): not
+        narrowed by the console's record rules, so it sees companies no SA has yet."""
+        self.client(SERVICE_LOGIN)  # it exists and signs in
+        return SERVICE_LOGIN, SERVICE_PASSWORD
 
     def partner(self, partner_id: int) -> dict[str, Any]:
         [row] = self.sudo(
