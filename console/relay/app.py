@@ -629,10 +629,13 @@ class RelayApp:
     ) -> AsyncIterator[bytes]:
         principal = subscription.principal
         last = after
+        ready = False
+        heartbeat = self.config.heartbeat_seconds
         try:
             yield b"retry: 2000\n\n"
             while True:
-                # Catch up from the store. The subscription was opened first, so whatever
+                # Catch up from the store: at the start, and after a gap (rows committed that
+                # the hub had no frames for). The subscription was opened first, so whatever
                 # commits meanwhile is queued there; frames at or below `last` are skipped.
                 while True:
                     frames = [sse_frame(row) for row in page if principal.can_see(row.sa_ids)]
@@ -643,26 +646,31 @@ class RelayApp:
                     if len(page) < PAGE_SIZE:
                         break
                     page = await self.store.read_after(last, PAGE_SIZE)
-                if not subscription.overflowed:
-                    break
-                subscription.reset_overflow()  # fell behind while catching up: read again
-                page = await self.store.read_after(last, PAGE_SIZE)
-            yield control_frame("ready", {"seq": last})
-            heartbeat = self.config.heartbeat_seconds
-            while True:
-                if not await subscription.wait(heartbeat):
-                    yield b": heartbeat\n\n"
+                if subscription.overflowed or subscription.gap:
+                    # fell behind while reading, or rows came without frames: read again
+                    subscription.reset_overflow()
+                    page = await self.store.read_after(last, PAGE_SIZE)
                     continue
-                if subscription.closed:
-                    yield control_frame(RESYNC_EVENT, {"after": last, "reason": "shutdown"})
-                    return
-                if subscription.overflowed:
-                    yield control_frame(RESYNC_EVENT, {"after": last, "reason": "too_slow"})
-                    return
-                fresh = [(seq, frame) for seq, frame in subscription.take() if seq > last]
-                if fresh:
-                    last = fresh[-1][0]
-                    yield b"".join(frame for _, frame in fresh)
+                if not ready:
+                    ready = True
+                    yield control_frame("ready", {"seq": last})
+                # Live: frames as the hub queues them, until shutdown, overflow or a gap.
+                while not subscription.gap:
+                    if not await subscription.wait(heartbeat):
+                        yield b": heartbeat\n\n"
+                        continue
+                    if subscription.closed:
+                        yield control_frame(RESYNC_EVENT, {"after": last, "reason": "shutdown"})
+                        return
+                    if subscription.overflowed:
+                        yield control_frame(RESYNC_EVENT, {"after": last, "reason": "too_slow"})
+                        return
+                    fresh = [(seq, frame) for seq, frame in subscription.take() if seq > last]
+                    if fresh:
+                        last = fresh[-1][0]
+                        yield b"".join(frame for _, frame in fresh)
+                subscription.reset_overflow()  # a gap: what is pending is in the store too
+                page = await self.store.read_after(last, PAGE_SIZE)
         except StoreUnavailable:
             yield control_frame(RESYNC_EVENT, {"after": last, "reason": "store_unavailable"})
         finally:
@@ -687,7 +695,9 @@ class _ConsumerStream(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def timed_send(message: Message) -> None:
             try:
-                await asyncio.wait_for(send(message), self.write_timeout)
+                # asyncio.timeout, not wait_for: no task per chunk
+                async with asyncio.timeout(self.write_timeout):
+                    await send(message)
             except TimeoutError:
                 raise _StalledConsumer from None
 

@@ -6,9 +6,9 @@ Exit codes: 0 after a clean shutdown, 1 if it could not start, 2 for configurati
 
 With ``workers > 1`` this process binds the socket and supervises that many worker processes
 serving it (the kernel spreads connections over them); they share the store, which then
-serializes their write batches and tails the log for the stream. One Python process tops out
-near 4,000 durable webhooks/s on this hardware (the GIL); two reach the 8,000/s target on two
-cores (bench/RESULTS.md, "Relay ingest").
+serializes their write batches with a lock and tails the log for the stream. One Python
+process handles 5,000–6,500 durable webhooks/s on this hardware; bench/RESULTS.md, "Relay
+ingest", has what two give and why it is not more.
 
 The Pulseway device poller and the RocketCyber incident poller run as background jobs when
 their ``url`` is configured, and the Odoo partner watch (new companies → pending Pulseway push

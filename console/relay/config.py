@@ -162,7 +162,7 @@ class RelayConfig:
     retry_after_seconds: int = 5
     session_ttl_seconds: float = 12 * 3600.0
     consumer_queue_limit: int = 10_000
-    stream_flush_seconds: float = 0.01
+    stream_flush_seconds: float = 0.025
     workers: int = 1
     log_level: str = "info"
     background: list[BackgroundTask] = field(default_factory=list, repr=False)

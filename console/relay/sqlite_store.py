@@ -51,6 +51,7 @@ from console.relay.store import (
     RESOLVED,
     STATE_KIND,
     CommitListener,
+    EncodedEvent,
     HistoryEntry,
     QuarantineEntry,
     StateChange,
@@ -131,6 +132,21 @@ _EVENT_COLUMNS: Final = (
     "partner_id, payload"
 )
 
+#: The stream's JSON document of a row (StoredEvent.to_json, same keys in the same order),
+#: built by SQLite: the tail of a shared store turns rows into frames without parsing them.
+_FRAME_COLUMNS: Final = (
+    "seq, kind, sa_ids, json_object("
+    "'seq', seq, 'source', source, 'kind', kind, 'received_at', received_at,"
+    " 'external_id', external_id, 'title', title, 'device_id', device_id,"
+    " 'priority', priority, 'dedupe_key', dedupe_key, 'sa_ids', json(sa_ids),"
+    " 'state', state, 'count', count, 'last_seen', last_seen,"
+    " 'alert_seq', COALESCE(alert_seq, seq),"
+    f" 'repeat', json(CASE WHEN kind <> '{STATE_KIND}' AND alert_seq IS NOT NULL"
+    " THEN 'true' ELSE 'false' END),"
+    " 'claimed_by', claimed_by, 'snoozed_until', snoozed_until, 'asset_id', asset_id,"
+    " 'partner_id', partner_id, 'payload', json(payload))"
+)
+
 _LOOKUP: Final = (
     "SELECT (SELECT seq FROM events WHERE source = ? AND external_id = ?),"
     " (SELECT seq FROM events WHERE open_key = ?)"
@@ -166,6 +182,7 @@ def event_from_row(row: Sequence[Any]) -> StoredEvent:
         asset_id=row[16],
         partner_id=row[17],
         payload=json.loads(row[18]),
+        payload_text=row[18],
     )
 
 
@@ -298,10 +315,13 @@ class _Refused(Exception):
 
 @dataclass
 class _Transaction:
-    """The writes of one batch; collects the rows to publish once it commits."""
+    """The writes of one batch; collects the rows to publish once it commits (only the last
+    seq when no listener wants rows: building them costs more than the insert)."""
 
     conn: sqlite3.Connection
     committed: list[StoredEvent]
+    keep_rows: bool = True
+    last_seq: int = 0
 
     def append(
         self, event: IncomingEvent, received: float, payload_text: str | None
@@ -350,12 +370,16 @@ class _Transaction:
             )  # fmt: skip
             assert cursor.lastrowid is not None
             seq = cursor.lastrowid
+        self.last_seq = seq
+        if not self.keep_rows:
+            return AppendResult(seq, False)
         self.committed.append(
             StoredEvent(
                 seq=seq, source=event.source, kind=event.kind, received_at=at,
                 external_id=event.external_id, title=event.title, device_id=event.device_id,
                 priority=event.priority, dedupe_key=event.dedupe_key, sa_ids=sa_ids, state=state,
                 count=count, last_seen=at, alert_seq=alert_seq, payload=event.payload,
+                payload_text=payload_text,
             )
         )  # fmt: skip
         return AppendResult(seq, False)
@@ -432,7 +456,9 @@ class _Transaction:
             claimed_by=plan.claimed_by, snoozed_until=plan.snoozed_until,
             asset_id=plan.asset_id, partner_id=plan.partner_id, payload=payload,
         )  # fmt: skip
-        self.committed.append(row)
+        self.last_seq = state_seq
+        if self.keep_rows:
+            self.committed.append(row)
         return row
 
 
@@ -720,7 +746,9 @@ class SqliteEventStore:
         size = 1 if self._isolate else self.max_batch
         batch = self._pending[:size]
         del self._pending[:size]
-        tx = _Transaction(conn, [])
+        # Shared: the tail publishes (in seq order across the processes).
+        keep_rows = not self.shared and any(x.wants_rows for x in self._listeners)
+        tx = _Transaction(conn, [], keep_rows)
         outcomes: list[Any] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -783,7 +811,7 @@ class SqliteEventStore:
         else:
             if self._isolate:
                 self._isolate -= 1
-            self._resolve(batch, outcomes, [] if self.shared else tx.committed)
+            self._resolve(batch, outcomes, tx.committed, 0 if self.shared else tx.last_seq)
         self._start_batch()
 
     def _batch_failed(self, batch: list[_Job], exc: BaseException) -> None:
@@ -809,7 +837,11 @@ class SqliteEventStore:
             self._resolve(batch, [exc], [])
 
     def _resolve(
-        self, batch: list[_Job], outcomes: list[Any], committed: list[StoredEvent]
+        self,
+        batch: list[_Job],
+        outcomes: list[Any],
+        committed: list[StoredEvent],
+        last_seq: int = 0,
     ) -> None:
         for job, outcome in zip(batch, outcomes, strict=True):
             future = job.future
@@ -822,11 +854,29 @@ class SqliteEventStore:
         if committed:
             self._published = committed[-1].seq
             self._deliver(committed)
+        elif last_seq:
+            self._published = last_seq
+            for listener in self._listeners:
+                try:
+                    listener.advance(last_seq)
+                except Exception:
+                    _log.exception("commit listener failed")
 
     def _deliver(self, committed: list[StoredEvent]) -> None:
         for listener in self._listeners:
             try:
                 listener.publish(committed)
+            except Exception:
+                _log.exception("commit listener failed")
+
+    def _deliver_frames(self, frames: list[EncodedEvent]) -> None:
+        for listener in self._listeners:
+            try:
+                publish_frames = getattr(listener, "publish_frames", None)
+                if publish_frames is not None:
+                    publish_frames(frames)
+                else:
+                    listener.advance(frames[-1][0])
             except Exception:
                 _log.exception("commit listener failed")
 
@@ -836,10 +886,10 @@ class SqliteEventStore:
             await asyncio.sleep(self.tail_interval)
             try:
                 if any(listener.wants_rows for listener in self._listeners):
-                    rows = await self.read_after(self._published, PAGE_ROWS)
-                    if rows:
-                        self._published = rows[-1].seq
-                        self._deliver(rows)
+                    frames = await self.read_frames_after(self._published, PAGE_ROWS)
+                    if frames:
+                        self._published = frames[-1][0]
+                        self._deliver_frames(frames)
                 else:
                     last = await self.last_seq()
                     if last > self._published:
@@ -887,6 +937,21 @@ class SqliteEventStore:
             (after, limit),
         )
         return [event_from_row(row) for row in rows]
+
+    async def read_frames_after(self, after: int, limit: int) -> list[EncodedEvent]:
+        """Like :meth:`read_after`, as stream frames (the JSON built by SQLite)."""
+        rows = await self._read(
+            f"SELECT {_FRAME_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
+        return [
+            (
+                seq,
+                () if sa_ids == "[]" else tuple(json.loads(sa_ids)),
+                f"id: {seq}\nevent: {kind}\ndata: {data}\n\n".encode(),
+            )
+            for seq, kind, sa_ids, data in rows
+        ]
 
     async def get(self, seq: int) -> StoredEvent:
         """The row ``seq``; raises :class:`UnknownEvent`."""

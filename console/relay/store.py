@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 from console.relay.events import AppendResult, CursorStore, EventSink, IncomingEvent
 
@@ -90,6 +90,10 @@ def utc_timestamp(epoch_seconds: float) -> str:
     return f"{prefix}.{millis:03d}Z"
 
 
+#: A committed row ready for the stream: seq, the SAs that may see it, its SSE frame.
+EncodedEvent: TypeAlias = tuple[int, tuple[int, ...], bytes]
+
+
 @dataclass(slots=True)
 class StoredEvent:
     """One row of the log as consumers see it. Treat it as immutable (``dataclasses.replace``).
@@ -121,6 +125,9 @@ class StoredEvent:
     asset_id: int | None = None
     partner_id: int | None = None
     payload: Mapping[str, Any] = field(default_factory=dict)
+    #: ``payload`` as the JSON text stored in the log, when at hand: the stream splices it into
+    #: its frames instead of encoding ``payload`` again (not part of the row's value).
+    payload_text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_repeat(self) -> bool:
