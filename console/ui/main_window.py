@@ -240,6 +240,8 @@ class MainWindow(QMainWindow):
         if any(m.role is Role.MANAGER for m in self.memberships):
             self.approvals_pane = approvals_panes.make_pane(gateway)
             self._add_pane(self.approvals_pane)
+            if self.alert_feed is not None:  # new pending companies show up without F5
+                self.alert_feed.partnerPending.connect(self.approvals_pane.schedule_refresh)
         # --- end Approvals pane ------------------------------------------------------------
         # --- Billing pane (issue 8): managers only; previews on demand, not on SA switch -----
         self.billing_pane: billing_panes.BillingPane | None = None

@@ -203,3 +203,42 @@ def test_without_pulseway_settings_the_pane_says_what_to_set(
     assert "PSA_PULSEWAY_URL" in pane.mode_label.text()
     assert not pane.approve_button.isEnabled()
     gateway.close()
+
+
+def test_a_company_that_becomes_pending_shows_up_without_f5(
+    qtbot, run_async, served, settings
+) -> None:
+    window = open_window(qtbot, run_async, served, "maria", settings)
+    pane = loaded_pane(qtbot, window)
+    served.sudo(
+        "res.partner",
+        "create",
+        {"name": "Harbour Lights Ltd", "is_company": True, "x_pulseway_sync_state": "pending"},
+    )
+    pane._refresh_timer.setInterval(10)  # the debounce, shortened for the test
+
+    with qtbot.waitSignal(pane.loadFinished, timeout=20_000):
+        pane.schedule_refresh()  # what a live partner.pending event from the relay does
+
+    pane.model.flush()
+    assert sorted(r["name"] for r in pane.model.records()) == [PENDING_NAME, "Harbour Lights Ltd"]
+
+
+def test_live_partner_pending_events_ask_for_a_refresh(qtbot, qasync_loop) -> None:
+    from console.relay.client import RelayClient, StreamMessage
+    from console.relay.partner_watch import PENDING_KIND
+    from console.ui.panes import alerts
+
+    assert alerts.PARTNER_PENDING_KIND == PENDING_KIND  # the console mirrors the relay's kind
+    pane = alerts.make_pane()
+    qtbot.addWidget(pane)
+    feed = alerts.AlertFeed(pane, RelayClient("http://127.0.0.1:9"), None)
+    pending = StreamMessage(9, PENDING_KIND, {"kind": PENDING_KIND, "title": "Harbour Lights"})
+    asked: list[bool] = []
+    feed.partnerPending.connect(lambda: asked.append(True))
+
+    feed._apply(pending)  # replayed history before "ready": the pane's own load covers it
+    assert asked == []
+    feed._apply(StreamMessage(None, "ready", {"seq": 9}))
+    feed._apply(StreamMessage(10, PENDING_KIND, {"kind": PENDING_KIND, "title": "Other"}))
+    assert asked == [True]

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 ALERT_KINDS = frozenset({"alert", "incident.opened"})
 STATE_KIND = "state"
+#: a company partner awaiting a partner → Pulseway decision (console.relay.partner_watch)
+PARTNER_PENDING_KIND = "partner.pending"
 SEVERITY_ORDER = {"critical": 0, "elevated": 1, "normal": 2, "low": 3}
 SEVERITY_COLOURS = {
     "critical": "#d64545",
@@ -167,6 +169,8 @@ class AlertFeed(QObject):
     relayStateChanged = Signal(bool, str)
     #: a new Critical alert arrived (the row)
     criticalAlert = Signal(object)
+    #: a company partner became pending (partner → Pulseway approval), seen live
+    partnerPending = Signal()
 
     def __init__(
         self,
@@ -244,6 +248,8 @@ class AlertFeed(QObject):
             self.last_seq = max(self.last_seq, message.seq)
             self.last_event_at = datetime.now(UTC)
         data = message.data if isinstance(message.data, dict) else None
+        if data is not None and self._live and data.get("kind") == PARTNER_PENDING_KIND:
+            self.partnerPending.emit()
         if data is not None and str(data.get("kind") or "").startswith("device."):
             device_id = str(data.get("device_id") or "").lower()
             if device_id and isinstance(data.get("payload"), dict):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -59,6 +59,8 @@ _STATE_LABELS = {
     PulsewaySyncState.FAILED.value: "Failed",
     PulsewaySyncState.SKIPPED.value: "Rejected",
 }
+#: after a partner.pending event, wait this long for more before reloading the queue
+REFRESH_DEBOUNCE_MS = 2000
 _RESULT_COLOURS = {"ok": "#1f9d7a", "error": "#d64545", "busy": "#2f6fde", "skip": "#8a8a8a"}
 
 
@@ -131,6 +133,10 @@ class ApprovalsPane(TablePane):
                 "Pulseway is not configured: set PSA_PULSEWAY_URL and the API token "
                 "(PSA_PULSEWAY_TOKEN_ID / PSA_PULSEWAY_TOKEN_SECRET, or the keyring)."
             )
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DEBOUNCE_MS)
+        self._refresh_timer.timeout.connect(self._refresh_now)
         self._build_actions()
         self._build_picker()
         self.set_detail_renderer(self._render_detail)
@@ -270,6 +276,20 @@ class ApprovalsPane(TablePane):
             return
         self.start_load(self._loader(membership), keep_rows=keep_rows)
         self._update_actions()
+
+    def schedule_refresh(self) -> None:
+        """A company became pending (relay event): reload the queue once events settle, and
+        not in the middle of a batch of decisions."""
+        if self.membership is not None and self.is_manager() and not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh_now(self) -> None:
+        if self.membership is None or not self.is_manager():
+            return
+        if self.is_busy() or self.is_loading():
+            self._refresh_timer.start()
+            return
+        self.reload_for(self.membership, keep_rows=True)
 
     def _loader(self, membership: Membership) -> Any:
         gateway = self.gateway
