@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -59,8 +59,6 @@ _STATE_LABELS = {
     PulsewaySyncState.FAILED.value: "Failed",
     PulsewaySyncState.SKIPPED.value: "Rejected",
 }
-#: after a partner.pending event, wait this long for more before reloading the queue
-REFRESH_DEBOUNCE_MS = 2000
 _RESULT_COLOURS = {"ok": "#1f9d7a", "error": "#d64545", "busy": "#2f6fde", "skip": "#8a8a8a"}
 
 
@@ -133,29 +131,12 @@ class ApprovalsPane(TablePane):
                 "Pulseway is not configured: set PSA_PULSEWAY_URL and the API token "
                 "(PSA_PULSEWAY_TOKEN_ID / PSA_PULSEWAY_TOKEN_SECRET, or the keyring)."
             )
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DEBOUNCE_MS)
-        self._refresh_timer.timeout.connect(self._refresh_now)
         self._build_actions()
         self._build_picker()
         self.set_detail_renderer(self._render_detail)
         self.recordActivated.connect(lambda _row: self.approve_selected())
         self.currentRecordChanged.connect(self._fill_picker)
         self._update_actions()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.view and event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            handler = self._keys.get(int(event.key()))
-            plain = event.modifiers() in (
-                Qt.KeyboardModifier.NoModifier,
-                Qt.KeyboardModifier.ShiftModifier,
-            )
-            if handler is not None and plain:
-                handler()
-                return True
-        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ widgets
     def _build_actions(self) -> None:
@@ -188,14 +169,13 @@ class ApprovalsPane(TablePane):
         assert isinstance(outer, QVBoxLayout)
         outer.insertWidget(1, bar)
         self.action_bar = bar
-        # plain letter keys on the table (an event filter: they must not reach the view's
-        # keyboard search, and they work whether or not the window is active)
-        self._keys: dict[int, Callable[[], None]] = {
-            int(Qt.Key.Key_A): self.approve_selected,
-            int(Qt.Key.Key_R): self.reject_selected,
-            int(Qt.Key.Key_S): self.skip_selected,
-        }
-        self.view.installEventFilter(self)
+        self.set_row_keys(
+            {
+                Qt.Key.Key_A: self.approve_selected,
+                Qt.Key.Key_R: self.reject_selected,
+                Qt.Key.Key_S: self.skip_selected,
+            }
+        )
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         if self.settings is not None:
             create = "on" if self.settings.can_create else "off"
@@ -277,18 +257,12 @@ class ApprovalsPane(TablePane):
         self.start_load(self._loader(membership), keep_rows=keep_rows)
         self._update_actions()
 
-    def schedule_refresh(self) -> None:
-        """A company became pending (relay event): reload the queue once events settle, and
-        not in the middle of a batch of decisions."""
-        if self.membership is not None and self.is_manager() and not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+    def wants_refresh(self) -> bool:
+        return self.is_manager()
 
-    def _refresh_now(self) -> None:
-        if self.membership is None or not self.is_manager():
-            return
-        if self.is_busy() or self.is_loading():
-            self._refresh_timer.start()
-            return
+    def refresh(self) -> None:
+        """A company became pending (relay event) and events settled: reload the queue."""
+        assert self.membership is not None
         self.reload_for(self.membership, keep_rows=True)
 
     def _loader(self, membership: Membership) -> Any:

@@ -13,8 +13,8 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 Loader = Callable[[Callable[[int, int], None]], AsyncIterator[list[Row]]]
 #: detail renderer: row -> HTML for the detail panel (may be a coroutine for extra reads)
 DetailRenderer = Callable[[Row], Any]
+
+
+#: after events that change a pane, wait this long for more before reloading it
+REFRESH_DEBOUNCE_MS = 2000
 
 
 class TablePane(QWidget):
@@ -173,7 +177,60 @@ class TablePane(QWidget):
         activate.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         activate.triggered.connect(self._activate_current)
         self.view.addAction(activate)
+        self._row_keys: dict[int, Callable[[], object]] = {}
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DEBOUNCE_MS)
+        self._refresh_timer.timeout.connect(self._refresh_now)
         self._update_count()
+
+    # ------------------------------------------------------------------ row keys
+    def set_row_keys(self, keys: Mapping[Qt.Key, Callable[[], object]]) -> None:
+        """Plain letter keys on the table (an event filter: they must not reach the view's
+        keyboard search, and they work whether or not the window is active)."""
+        self._row_keys = {int(key): action for key, action in keys.items()}
+        self.view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view and event.type() == QEvent.Type.KeyPress and self._row_keys:
+            assert isinstance(event, QKeyEvent)
+            handler = self._row_keys.get(int(event.key()))
+            plain = event.modifiers() in (
+                Qt.KeyboardModifier.NoModifier,
+                Qt.KeyboardModifier.ShiftModifier,
+            )
+            if handler is not None and plain:
+                handler()
+                return True
+        return super().eventFilter(watched, event)
+
+    # ------------------------------------------------------------------ live refresh
+    def schedule_refresh(self) -> None:
+        """Events arrived that change this pane: reload once they settle (not on every event),
+        never while a load or the pane's own work (:meth:`is_busy`) runs."""
+        if self.wants_refresh() and not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh_now(self) -> None:
+        if not self.wants_refresh():
+            return
+        if self.is_busy() or self.is_loading():
+            self._refresh_timer.start()
+            return
+        self.refresh()
+
+    def wants_refresh(self) -> bool:
+        """Whether :meth:`schedule_refresh` should reload this pane at all."""
+        return True
+
+    def is_busy(self) -> bool:
+        """The pane's own work (actions on rows) is running; refreshes wait for it."""
+        return False
+
+    def refresh(self) -> None:
+        """Reload, keeping the rows on screen until the new ones arrive (panes that
+        :meth:`schedule_refresh` override this)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ columns
     def _build_columns_menu(self) -> None:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -50,8 +50,6 @@ log = logging.getLogger(__name__)
 
 #: the relay's pseudo-group of alerts on devices never seen (cannot be mapped as a group)
 UNKNOWN_DEVICES_KEY = "unknown-devices"
-#: relay events arriving within this many milliseconds cause one refresh
-REFRESH_DEBOUNCE_MS = 2000
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -356,10 +354,6 @@ class UnmatchedPane(TablePane):
         self._build_actions()
         self.recordActivated.connect(lambda _row: self.open_map_dialog())
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(REFRESH_DEBOUNCE_MS)
-        self._refresh_timer.timeout.connect(self._refresh_now)
         self._update_actions()
 
     # ------------------------------------------------------------------ widgets
@@ -392,23 +386,13 @@ class UnmatchedPane(TablePane):
         outer.insertWidget(1, bar)
         outer.insertWidget(2, self.strip)
         self.action_bar = bar
-        self._keys: dict[int, Callable[[], object]] = {
-            int(Qt.Key.Key_M): self.open_map_dialog,
-            int(Qt.Key.Key_N): self.open_create_dialog,
-        }
-        self.view.installEventFilter(self)
+        self.set_row_keys(
+            {Qt.Key.Key_M: self.open_map_dialog, Qt.Key.Key_N: self.open_create_dialog}
+        )
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.view and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
-            handler = self._keys.get(int(event.key()))
-            plain = event.modifiers() in (
-                Qt.KeyboardModifier.NoModifier,
-                Qt.KeyboardModifier.ShiftModifier,
-            )
-            if handler is not None and plain:
-                handler()
-                return True
             if (
                 event.key() == Qt.Key.Key_Z
                 and event.modifiers() == Qt.KeyboardModifier.ControlModifier
@@ -464,15 +448,8 @@ class UnmatchedPane(TablePane):
         self._refresh_timer.stop()
         self.start_load(self.loader(), keep_rows=keep_rows)
 
-    def schedule_refresh(self) -> None:
-        """Relay events arrived: refresh once they settle (not on every event)."""
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
-
-    def _refresh_now(self) -> None:
-        if self.is_busy() or self.is_loading():
-            self._refresh_timer.start()
-            return
+    def refresh(self) -> None:
+        """Relay events settled (:meth:`schedule_refresh`): read the queue again."""
         self.reload(keep_rows=True)
 
     # ------------------------------------------------------------------ actions
