@@ -191,7 +191,7 @@ class StreamHub:
         self.publish_frames(encode_events(events))
 
     def publish_frames(self, events: Sequence[EncodedEvent]) -> None:
-        """Queue committed rows encoded elsewhere (the writer process) for whoever may see them."""
+        """Queue committed rows already encoded (by a tailing store) for whoever may see them."""
         if not events:
             return
         self.last_seq = max(self.last_seq, events[-1][0])

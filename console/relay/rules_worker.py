@@ -85,6 +85,7 @@ from console.odoo.gateway import OdooGateway
 from console.relay.config import OdooServiceAccount, RelayConfig, RulesSettings
 from console.relay.store import (
     STATE_KIND,
+    EncodedEvent,
     EventStore,
     StateChange,
     StateChangeRejected,
@@ -394,6 +395,10 @@ class RulesWorker:
 
     def publish(self, events: Sequence[StoredEvent]) -> None:
         """New rows: wake the worker."""
+        self._wake.set()
+
+    def publish_frames(self, events: Sequence[EncodedEvent]) -> None:
+        """New rows (tailing store): wake the worker."""
         self._wake.set()
 
     def advance(self, last_seq: int) -> None:

@@ -38,9 +38,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from operator import methodcaller
 from pathlib import Path
 from typing import Any, Final
 
@@ -856,27 +857,16 @@ class SqliteEventStore:
             self._deliver(committed)
         elif last_seq:
             self._published = last_seq
-            for listener in self._listeners:
-                try:
-                    listener.advance(last_seq)
-                except Exception:
-                    _log.exception("commit listener failed")
+            self._notify(methodcaller("advance", last_seq))
 
     def _deliver(self, committed: list[StoredEvent]) -> None:
-        for listener in self._listeners:
-            try:
-                listener.publish(committed)
-            except Exception:
-                _log.exception("commit listener failed")
+        self._notify(methodcaller("publish", committed))
 
-    def _deliver_frames(self, frames: list[EncodedEvent]) -> None:
+    def _notify(self, tell: Callable[[CommitListener], object]) -> None:
+        """Tell every listener; one that fails is logged and does not stop the others."""
         for listener in self._listeners:
             try:
-                publish_frames = getattr(listener, "publish_frames", None)
-                if publish_frames is not None:
-                    publish_frames(frames)
-                else:
-                    listener.advance(frames[-1][0])
+                tell(listener)
             except Exception:
                 _log.exception("commit listener failed")
 
@@ -889,13 +879,12 @@ class SqliteEventStore:
                     frames = await self.read_frames_after(self._published, PAGE_ROWS)
                     if frames:
                         self._published = frames[-1][0]
-                        self._deliver_frames(frames)
+                        self._notify(methodcaller("publish_frames", frames))
                 else:
                     last = await self.last_seq()
                     if last > self._published:
                         self._published = last
-                        for listener in self._listeners:
-                            listener.advance(last)
+                        self._notify(methodcaller("advance", last))
             except StoreUnavailable:
                 await asyncio.sleep(self.reopen_interval)
 

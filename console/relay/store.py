@@ -236,6 +236,11 @@ class CommitListener(Protocol):
         """A committed batch."""
         ...
 
+    def publish_frames(self, events: Sequence[EncodedEvent]) -> None:
+        """Committed rows as stream frames, from a store that tails the log (sent instead of
+        :meth:`publish`; a listener that needs only the news treats it as :meth:`advance`)."""
+        ...
+
     def advance(self, last_seq: int) -> None:
         """Rows up to ``last_seq`` were committed (sent instead of :meth:`publish`)."""
         ...
