@@ -1,11 +1,10 @@
-"""The relay's ASGI application: a lean webhook ingest path beside a small Starlette app.
+"""The relay's ASGI application: the webhook ingest beside a small Starlette app.
 
-``POST /hooks/pulseway`` is handled by a plain ASGI coroutine: it is the one endpoint that
-takes internet traffic at volume, and a Starlette route would add a Request object, routing
-and middleware work to every webhook for nothing. The order of checks is DESIGN §5: size
-(413), media type (415), signature (401), static token (401), schema (400 + quarantine), one
-durable commit (202/200), store unavailable (503 + Retry-After) — a 2xx is never sent before
-the commit.
+``POST /hooks/pulseway`` normally never reaches ASGI: the relay's HTTP protocol
+(:mod:`console.relay.http_ingest`) answers it directly. When a webhook does arrive here (on a
+connection that carried other requests first), a plain ASGI coroutine reads it and hands it
+to the same checks (:mod:`console.relay.ingest`) — no Starlette routing, Request object or
+middleware for the one endpoint that takes internet traffic at volume.
 
 Everything else (stream, event API, sessions, health, metrics) is ordinary Starlette.
 """
@@ -15,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -24,14 +22,13 @@ from typing import TYPE_CHECKING, Any, Final
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from console.relay.config import RelayConfig
 from console.relay.hub import RESYNC_EVENT, StreamHub, Subscription, control_frame, sse_frame
+from console.relay.ingest import HOOK_PATH, Answer, WebhookIngest
 from console.relay.metrics import RelayMetrics
-from console.relay.pulseway_webhook import SOURCE, NotificationInvalid, SignatureCheck
-from console.relay.pulseway_webhook import parse_notification as parse_pulseway_notification
 from console.relay.sessions import (
     ADMIN,
     NoOdooAuthority,
@@ -61,25 +58,16 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-HOOK_PATH: Final = "/hooks/pulseway"
 #: Rows read from the store per catch-up query.
 PAGE_SIZE: Final = 500
 MAX_API_LIMIT: Final = 5000
-#: Headers never copied into the quarantine table (credentials).
-_PRIVATE_HEADERS: Final = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
 
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
-
-
-def _json_body(data: object) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()
-
-
-def _is_json_media_type(value: bytes) -> bool:
-    media_type = value.split(b";", 1)[0].strip().lower()
-    return media_type == b"application/json" or (
-        media_type.startswith(b"application/") and media_type.endswith(b"+json")
-    )
+_SSE_HEADERS: Final = (
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+)
 
 
 class RelayApp:
@@ -97,8 +85,6 @@ class RelayApp:
         authority: SessionAuthority | None = None,
         rules: RulesWorker | None = None,
     ) -> None:
-        if not config.hook_secret:
-            raise ValueError("RelayConfig.hook_secret is required")
         self.config = config
         self.store = store
         self.authority: SessionAuthority = authority or NoOdooAuthority()
@@ -111,12 +97,9 @@ class RelayApp:
             store_available=lambda: store.unavailable_reason is None,
             last_seq=lambda: self.hub.last_seq,
         )
-        self._signature = SignatureCheck(config.hook_secret)
-        self._hook_token = config.hook_token.encode() if config.hook_token else None
-        self._hook_token_header = config.hook_token_header.lower().encode("latin-1")
+        #: the webhook checks and append, shared by both HTTP front ends
+        self.ingest = WebhookIngest(config, store, self.metrics)
         self._admin_token = config.admin_token.encode() if config.admin_token else None
-        self._max_body = config.max_body_bytes
-        self._retry_after = str(config.retry_after_seconds).encode()
         self._background: list[asyncio.Task[None]] = []
         #: the rules worker (T010/T011) and the unmatched queue it keeps; None without Odoo
         self.rules = rules
@@ -188,140 +171,46 @@ class RelayApp:
 
     # -- ingest ------------------------------------------------------------------------------
 
-    async def _reply(
-        self, send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
-    ) -> None:
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-        if extra:
-            headers.extend(extra)
+    async def _ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A webhook that arrived through ASGI (see :mod:`console.relay.http_ingest` for the
+        usual path): read the body within the size limit, then the shared checks."""
+        received = time.time()
+        ingest = self.ingest
+        answer: Answer | None = None
+        if scope["method"] != "POST":
+            answer = ingest.method_not_allowed()
+        else:
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > ingest.max_body:
+                    answer = ingest.too_large()
+        if answer is None:
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > ingest.max_body:
+                    answer = ingest.too_large()
+                    break
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+        if answer is None:
+            answered: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+
+            def respond(result: Answer) -> None:
+                if not answered.done():  # the request may have gone away meanwhile
+                    answered.set_result(result)
+
+            ingest.take(scope["headers"], b"".join(chunks), received, respond)
+            answer = await answered
+        status, body, extra = answer
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-    async def _reject(
-        self,
-        send: Send,
-        status: int,
-        reason: str,
-        message: str,
-        extra: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        self.metrics.rejected[reason] += 1
-        await self._reply(send, status, _json_body({"error": message}), extra)
-
-    async def _ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
-        received = time.time()
-        if scope["method"] != "POST":
-            await self._reject(send, 405, "method_not_allowed", "use POST", [(b"allow", b"POST")])
-            return
-        declared_length = -1
-        content_type = b""
-        signature: bytes | None = None
-        token: bytes | None = None
-        token_header = self._hook_token_header
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                declared_length = int(value) if value.isdigit() else -1
-            elif name == b"content-type":
-                content_type = value
-            elif name == b"x-hmac-signature":
-                signature = value
-            elif name == token_header:
-                token = value
-        too_large = f"body larger than {self._max_body} bytes"
-        if declared_length > self._max_body:
-            await self._reject(send, 413, "too_large", too_large)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_body:
-                await self._reject(send, 413, "too_large", too_large)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if not _is_json_media_type(content_type):
-            await self._reject(
-                send, 415, "unsupported_media_type", "send the notification as application/json"
-            )
-            return
-        if not self._signature.verify(body, signature):
-            await self._reject(
-                send, 401, "bad_signature", "x-hmac-signature missing or does not match the body"
-            )
-            return
-        if self._hook_token is not None and (
-            token is None or not hmac.compare_digest(token.strip(), self._hook_token)
-        ):
-            await self._reject(
-                send, 401, "bad_token", f"{self.config.hook_token_header} missing or wrong"
-            )
-            return
-        try:
-            event = parse_pulseway_notification(body)
-        except NotificationInvalid as invalid:
-            await self._quarantine(send, scope, body, invalid, received)
-            return
-        try:
-            # The body is valid UTF-8 JSON (parsed above): store it as received.
-            result = await self.store.append_at(event, received, body.decode())
-        except StoreUnavailable:
-            await self._reject(
-                send,
-                503,
-                "store_unavailable",
-                "event store unavailable; retry later",
-                [(b"retry-after", self._retry_after)],
-            )
-            return
-        self.metrics.commit_latency.observe(time.time() - received)
-        if result.duplicate:
-            self.metrics.duplicates += 1
-            await self._reply(send, 200, b'{"seq":%d,"duplicate":true}' % result.seq)
-        else:
-            self.metrics.received += 1
-            await self._reply(send, 202, b'{"seq":%d,"duplicate":false}' % result.seq)
-
-    async def _quarantine(
-        self, send: Send, scope: Scope, body: bytes, invalid: NotificationInvalid, received: float
-    ) -> None:
-        headers = {
-            name.decode("latin-1"): value.decode("latin-1")
-            for name, value in scope["headers"]
-            if name not in _PRIVATE_HEADERS and name != self._hook_token_header
-        }
-        try:
-            quarantine_id = await self.store.quarantine(
-                SOURCE, body, str(invalid), headers, received
-            )
-        except StoreUnavailable:
-            await self._reject(
-                send,
-                503,
-                "store_unavailable",
-                "event store unavailable; retry later",
-                [(b"retry-after", self._retry_after)],
-            )
-            return
-        self.metrics.quarantined += 1
-        self.metrics.rejected[invalid.reason] += 1
-        await self._reply(
-            send,
-            400,
-            _json_body(
-                {
-                    "error": str(invalid),
-                    "reason": invalid.reason,
-                    "quarantine_id": quarantine_id,
-                }
-            ),
-        )
 
     # -- authentication ----------------------------------------------------------------------
 
@@ -619,9 +508,8 @@ class RelayApp:
             return self._store_unavailable()
         return _ConsumerStream(
             self._stream(subscription, after, first_page),
+            subscription,
             write_timeout=self.config.stream_write_timeout_seconds,
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
     async def _stream(
@@ -677,43 +565,56 @@ class RelayApp:
             subscription.close()
 
 
-class _StalledConsumer(Exception):
-    pass
+class _ConsumerStream(Response):
+    """An SSE response written straight to the server, one ``send`` per chunk.
 
+    Not Starlette's StreamingResponse: with 50 consumers its per-chunk machinery (a task group,
+    a wrapper coroutine and a timeout task per chunk) cost more loop time than the webhooks
+    being fanned out (bench/RESULTS.md, session 4). A consumer that disconnects is noticed by
+    one task waiting for ``http.disconnect``, which ends the stream. The hub never waits for a
+    consumer (its queue is bounded), but a send would wait forever on a full socket; after
+    ``write_timeout`` the connection is given up and the consumer, once back, resumes from
+    its last id.
+    """
 
-class _ConsumerStream(StreamingResponse):
-    """An SSE response that gives up on a consumer whose socket stops taking data.
-
-    The hub never waits for a consumer (its queue is bounded), but the response task would
-    wait forever on a full socket; after ``write_timeout`` the connection is closed and the
-    consumer, once back, resumes from its last id."""
-
-    def __init__(self, content: AsyncIterator[bytes], *, write_timeout: float, **kw: Any) -> None:
-        super().__init__(content, **kw)
+    def __init__(self, content: AsyncIterator[bytes], subscription: Subscription, *,
+                 write_timeout: float) -> None:  # fmt: skip
+        # not Response.__init__: it would announce a Content-Length of 0
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = list(_SSE_HEADERS)
+        self.content = content
+        self.subscription = subscription
         self.write_timeout = write_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def timed_send(message: Message) -> None:
-            try:
-                # asyncio.timeout, not wait_for: no task per chunk
-                async with asyncio.timeout(self.write_timeout):
-                    await send(message)
-            except TimeoutError:
-                raise _StalledConsumer from None
-
+        watcher = asyncio.create_task(self._watch_disconnect(receive))
         try:
-            await super().__call__(scope, receive, timed_send)
-        except _StalledConsumer:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in self.content:
+                async with asyncio.timeout(self.write_timeout):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except TimeoutError:
             client = scope.get("client")
             _log.warning(
                 "closing an event stream to %s: it took nothing for %.1f s",
                 f"{client[0]}:{client[1]}" if client else "a consumer",
                 self.write_timeout,
             )
+        except OSError:
+            pass  # the consumer went away (uvicorn's ClientDisconnected)
+        finally:
+            watcher.cancel()
             # end the generator now (its finally leaves the hub), not whenever it is collected
-            closer = getattr(self.body_iterator, "aclose", None)
+            closer = getattr(self.content, "aclose", None)
             if closer is not None:
                 await closer()
+
+    async def _watch_disconnect(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.subscription.close()
 
 
 async def _read_json_object(request: Request) -> dict[str, Any]:

@@ -347,11 +347,14 @@ class PostgresEventStore:
     # -- writes ------------------------------------------------------------------------------
 
     async def _submit(self, kind: str, *args: Any) -> Any:
+        return await self._enqueue(kind, *args)
+
+    def _enqueue(self, kind: str, *args: Any) -> asyncio.Future[Any]:
         if self._closed:
             raise StoreUnavailable("the event store is shutting down")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Write(future, kind, *args))
-        return await future
+        return future
 
     async def append(self, event: IncomingEvent) -> AppendResult:
         """Durably append ``event`` (received now)."""
@@ -363,6 +366,12 @@ class PostgresEventStore:
         """Durably append ``event``; ``payload_text`` is stored as the raw payload if given."""
         result: AppendResult = await self._submit("append", event, received, payload_text)
         return result
+
+    def submit_append(
+        self, event: IncomingEvent, received: float, payload_text: str | None = None
+    ) -> asyncio.Future[AppendResult]:
+        """Queue the append now; the future completes once it is committed."""
+        return self._enqueue("append", event, received, payload_text)
 
     async def quarantine(
         self, source: str, body: bytes, reason: str, headers: Mapping[str, str], received: float

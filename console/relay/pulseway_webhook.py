@@ -48,6 +48,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+#: One decoder for every body (``json.loads`` with an option builds a new one per call).
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_notification(body: bytes) -> IncomingEvent:
     """Validate a notification body and turn it into the event the log stores.
 
@@ -56,7 +60,7 @@ def parse_notification(body: bytes) -> IncomingEvent:
     """
     try:
         text = body.decode("utf-8")
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = _DECODER.decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise NotificationInvalid("invalid_json", f"body is not UTF-8 JSON: {exc}") from None
     if not isinstance(document, dict):

@@ -18,6 +18,7 @@ from typing import Any, Self
 import uvicorn
 
 from console.relay.app import RelayApp
+from console.relay.http_ingest import RelayHttpProtocol
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -71,6 +72,9 @@ class RelayServer(uvicorn.Server):
             # The ingest path answers small JSON bodies; keep-alive connections from Pulseway
             # or a load balancer are reused, idle ones closed after 30 s.
             timeout_keep_alive=30,
+            # Webhooks are answered by the relay's own protocol; the rest goes through
+            # uvicorn's httptools protocol and ASGI (console/relay/http_ingest.py).
+            http=RelayHttpProtocol,
         )
         super().__init__(config)
         self.relay = relay

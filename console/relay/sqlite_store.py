@@ -591,10 +591,16 @@ class SqliteEventStore:
         ``payload_text`` is the payload exactly as received (JSON text), stored instead of
         re-encoding ``event.payload``.
         """
+        result: AppendResult = await self.submit_append(event, received, payload_text)
+        return result
+
+    def submit_append(
+        self, event: IncomingEvent, received: float, payload_text: str | None = None
+    ) -> asyncio.Future[AppendResult]:
+        """Queue the append now; the future completes once it is committed."""
         future = self._new_future()
         self._submit(_AppendJob(future, event, received, payload_text))
-        result: AppendResult = await future
-        return result
+        return future
 
     async def quarantine(
         self, source: str, body: bytes, reason: str, headers: Mapping[str, str], received: float
@@ -660,14 +666,17 @@ class SqliteEventStore:
                 self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 5000")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise sqlite3.OperationalError(f"cannot switch {self.path} to WAL (got {mode})")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _checkpoints
-            if self.max_pages is not None:
-                conn.execute(f"PRAGMA max_page_count = {int(self.max_pages)}")
-            self._migrate(conn)
+            # Under the writer lock: workers starting together would otherwise race to switch
+            # the journal mode, and the loser gets "database is locked" (no busy wait there).
+            with self._writer_lock():
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(f"cannot switch {self.path} to WAL (got {mode})")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _checkpoints
+                if self.max_pages is not None:
+                    conn.execute(f"PRAGMA max_page_count = {int(self.max_pages)}")
+                self._migrate(conn)
         except (sqlite3.Error, OSError) as exc:
             if conn is not None:
                 conn.close()
@@ -680,15 +689,15 @@ class SqliteEventStore:
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        with self._writer_lock():
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
-                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version > SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(
-                    f"{self.path} has schema version {version}; this relay knows {SCHEMA_VERSION}"
-                )
+        """Create or check the schema (the caller holds the writer lock)."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"{self.path} has schema version {version}; this relay knows {SCHEMA_VERSION}"
+            )
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:

@@ -20,6 +20,7 @@ Consumers that apply rows in ``seq`` order end with each alert's current state.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -278,6 +279,13 @@ class EventStore(EventSink, CursorStore, Protocol):
         """:meth:`append` with the instant it was received (epoch seconds) and, optionally,
         the payload as received (JSON text) to store instead of re-encoding ``event.payload``.
         """
+        ...
+
+    def submit_append(
+        self, event: IncomingEvent, received: float, payload_text: str | None = None
+    ) -> asyncio.Future[AppendResult]:
+        """:meth:`append_at` without a coroutine: the write is queued now and the future
+        completes once it is committed (the webhook fast path answers from its callback)."""
         ...
 
     async def change_state(self, seq: int, change: StateChange) -> StoredEvent:
