@@ -67,8 +67,6 @@ from console.relay.store import (
 _log = logging.getLogger(__name__)
 
 SCHEMA_VERSION: Final = 1
-#: Bytes a WAL file keeps once it starts over (SQLite's journal_size_limit).
-_WAL_SIZE_LIMIT: Final = 64 * 1024 * 1024
 #: Rows per read when catching up or tailing.
 PAGE_ROWS: Final = 1000
 
@@ -492,6 +490,8 @@ class SqliteEventStore:
         reopen_interval: float = 0.5,
         checkpoint_interval: float = 0.5,
         wal_restart_frames: int = 65536,
+        wal_size_limit: int = 64 * 1024 * 1024,
+        idle_seconds: float = 5.0,
     ) -> None:
         self.path = Path(path)
         self.shared = shared
@@ -520,6 +520,9 @@ class SqliteEventStore:
         #: WAL pages past which the committer makes the WAL start over (see _checkpoints)
         self.wal_restart_frames = wal_restart_frames
         self._restart_wal = False
+        self.wal_size_limit = wal_size_limit
+        self.idle_seconds = idle_seconds
+        self._last_write = 0.0
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="relay-store-read")
         self._reader_local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
@@ -550,9 +553,14 @@ class SqliteEventStore:
         in 10 s at 7,000 alerts/s). Once it holds more than ``wal_restart_frames`` pages
         (256 MiB by default), the committer copies what was committed since, right after its
         next COMMIT and still holding the write lock (see :meth:`_commit`); the next
-        transaction then writes the WAL from its start, and ``journal_size_limit`` gives the
-        space back. That catch-up stalls one batch for tens of milliseconds, so it is kept for
-        long storms: after a burst, the first quiet moment lets the WAL start over anyway.
+        transaction then writes the WAL from its start (the file keeps its size). That
+        catch-up stalls one batch for tens of milliseconds, so it is kept for long storms:
+        after a burst, the first quiet moment lets the WAL start over anyway.
+
+        Once this store has been idle for ``idle_seconds`` and the WAL file is larger than
+        ``wal_size_limit``, a TRUNCATE checkpoint gives the disk space back. (SQLite's
+        ``journal_size_limit`` would do that inside the first COMMIT after a restart: a
+        160 ms stall in the bench.)
         """
         while True:
             await asyncio.sleep(self.checkpoint_interval)
@@ -560,6 +568,13 @@ class SqliteEventStore:
                 rows = await self._read("PRAGMA wal_checkpoint(PASSIVE)", ())
                 if rows and rows[0][1] is not None and rows[0][1] > self.wal_restart_frames:
                     self._restart_wal = True
+                if (
+                    not self._busy
+                    and time.monotonic() - self._last_write >= self.idle_seconds
+                    and self._wal_bytes() > self.wal_size_limit
+                ):
+                    # Quiet: give back the space a storm took (blocks writers briefly).
+                    await self._read("PRAGMA wal_checkpoint(TRUNCATE)", ())
 
     async def close(self) -> None:
         """Commit what is queued, then close every connection."""
@@ -691,8 +706,6 @@ class SqliteEventStore:
                     raise sqlite3.OperationalError(f"cannot switch {self.path} to WAL (got {mode})")
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _checkpoints
-                # a WAL that grew in a storm is cut back to this once it starts over
-                conn.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
                 if self.max_pages is not None:
                     conn.execute(f"PRAGMA max_page_count = {int(self.max_pages)}")
                 self._migrate(conn)
@@ -842,6 +855,7 @@ class SqliteEventStore:
         tx: _Transaction,
         done: concurrent.futures.Future[None],
     ) -> None:
+        self._last_write = time.monotonic()
         error = done.exception()
         if error is not None:
             self._batch_failed(batch, error)
@@ -925,6 +939,12 @@ class SqliteEventStore:
                 await asyncio.sleep(self.reopen_interval)
 
     # -- reads -------------------------------------------------------------------------------
+
+    def _wal_bytes(self) -> int:
+        try:
+            return self.path.with_name(self.path.name + "-wal").stat().st_size
+        except OSError:
+            return 0
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._reader_local, "conn", None)

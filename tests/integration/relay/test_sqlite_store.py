@@ -144,3 +144,25 @@ async def test_wal_starts_over_during_sustained_writes(tmp_path: Path) -> None:
         assert await store.last_seq() == 2000
     finally:
         await store.close()
+
+
+async def test_wal_gives_its_space_back_once_the_store_is_idle(tmp_path: Path) -> None:
+    path = tmp_path / "relay.sqlite3"
+    store = SqliteEventStore(
+        path, checkpoint_interval=0.02, wal_size_limit=100_000, idle_seconds=0.1
+    )
+    await store.start()
+    wal = tmp_path / "relay.sqlite3-wal"
+    try:
+        await asyncio.gather(*(store.append(alert(n)) for n in range(2000)))
+        grown = wal.stat().st_size
+        assert grown > 100_000
+        async with asyncio.timeout(10):
+            # the checkpointer's own schedule; nothing to wait on but the file itself
+            while wal.stat().st_size > 100_000:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert await store.last_seq() == 2000  # nothing lost to the truncation
+        await store.append(alert(2000))
+        assert await store.last_seq() == 2001
+    finally:
+        await store.close()
