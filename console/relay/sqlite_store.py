@@ -557,17 +557,21 @@ class SqliteEventStore:
         catch-up stalls one batch for tens of milliseconds, so it is kept for long storms:
         after a burst, the first quiet moment lets the WAL start over anyway.
 
-        Once this store has been idle for ``idle_seconds`` and the WAL file is larger than
+        Once no process has written for ``idle_seconds`` and the WAL file is larger than
         ``wal_size_limit``, a TRUNCATE checkpoint gives the disk space back. (SQLite's
         ``journal_size_limit`` would do that inside the first COMMIT after a restart: a
         160 ms stall in the bench.)
         """
+        published = self._published
         while True:
             await asyncio.sleep(self.checkpoint_interval)
             with contextlib.suppress(StoreUnavailable):
                 rows = await self._read("PRAGMA wal_checkpoint(PASSIVE)", ())
                 if rows and rows[0][1] is not None and rows[0][1] > self.wal_restart_frames:
                     self._restart_wal = True
+                if self._published != published:  # any process's commits (shared: the tail)
+                    published = self._published
+                    self._last_write = time.monotonic()
                 if (
                     not self._busy
                     and time.monotonic() - self._last_write >= self.idle_seconds
