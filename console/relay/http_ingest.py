@@ -53,6 +53,9 @@ _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _BAD_REQUEST: Final = b"Invalid HTTP request received."
 
 
+_INTERNAL_ERROR: Final[Answer] = (500, b'{"error":"internal error; see the relay\'s log"}', ())
+
+
 def _bad_request() -> Answer:
     return 400, _BAD_REQUEST, ((b"content-type", b"text/plain; charset=utf-8"),)
 
@@ -237,10 +240,18 @@ class RelayHttpProtocol(asyncio.Protocol):
         self._exchange = None
         if exchange is None or exchange.answer is not None:
             return
+        assert self._transport is not None
+        if self._transport.is_closing():
+            return  # pipelined behind a request that closed the connection: never taken
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         self._body = []
         headers = [(name.lower(), value) for name, value in self._headers]
-        self._ingest.take(headers, body, self._received, partial(self._answer, exchange))
+        try:
+            self._ingest.take(headers, body, self._received, partial(self._answer, exchange))
+        except Exception:
+            # a bug, not the client's fault: say so (500), keep the connection usable
+            _log.exception("webhook handling failed")
+            self._answer(exchange, _INTERNAL_ERROR)
 
     # -- webhooks -------------------------------------------------------------------------------
 

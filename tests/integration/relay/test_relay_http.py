@@ -297,3 +297,20 @@ def test_webhooks_skip_asgi_until_the_connection_is_handed_over(
     connection.send(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n" + hook_request(1503))
     assert [connection.read().status for _ in range(2)] == [200, 202]
     assert through_asgi == [HOOK]  # after the hand-over, uvicorn and ASGI carry it
+
+
+def test_a_failure_inside_the_relay_is_a_500_and_the_connection_survives(
+    relay: RunningRelay, connect: Callable[[], RawConnection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    connection = connect()
+    with monkeypatch.context() as patch:
+        patch.setattr(relay.app.ingest, "take", broken)
+        connection.send(hook_request(1601))
+        answer = connection.read()
+    assert answer.status == 500
+    assert "internal error" in str(answer.json()["error"])
+    connection.send(hook_request(1601))  # Pulseway retries; now it goes through
+    assert connection.read().status == 202
