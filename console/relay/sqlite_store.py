@@ -13,9 +13,10 @@ Why these settings:
   each, and no GIL hand-over per statement), the COMMIT — the fsync — in one committer
   thread; requests keep arriving meanwhile and form the next batch. Every write of the
   process goes through this one path in order, so ``seq`` order is commit order.
-* **Several processes** (``shared=True``, ``psa relay --workers N``): batches are taken
-  under an exclusive ``flock`` (waited for in the committer thread, not on the loop), and
-  the stream is fed by tailing the log, since another process may commit seqs in between.
+* **Several processes** (``shared=True``, ``psa relay --workers N``): each batch runs whole in
+  the committer thread under an exclusive ``flock`` (statements and COMMIT, no trip back to
+  the loop while the other workers wait), and the stream is fed by tailing the log, since
+  another process may commit seqs in between.
 * **Checkpoints off the commit path** (``wal_autocheckpoint = 0`` + a PASSIVE checkpoint
   every ``checkpoint_interval`` from a reader thread): SQLite's automatic checkpoint would
   stall whichever commit crosses 1,000 WAL pages.
@@ -28,6 +29,7 @@ Why these settings:
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import fcntl
@@ -471,9 +473,9 @@ def _is_storage_failure(exc: BaseException) -> bool:
 class SqliteEventStore:
     """:class:`~console.relay.store.EventStore` on one SQLite file (see the module docstring).
 
-    ``shared``: several processes write this file (``psa relay --workers N``). Each batch is
-    then taken under an exclusive ``flock`` on ``<db>.writer-lock`` (acquired without
-    blocking the loop), and committed rows reach the listener by tailing the file every
+    ``shared``: several processes write this file (``psa relay --workers N``). Each batch then
+    runs in the committer thread under an exclusive ``flock`` on ``<db>.writer-lock``, and
+    committed rows reach the listener by tailing the file every
     ``tail_interval`` seconds, because another process may have committed the seqs between
     this one's. ``max_pages`` caps the database size (SQLite's ``max_page_count``); past it,
     writes fail as on a full disk.
@@ -499,7 +501,8 @@ class SqliteEventStore:
         self.max_batch = max_batch
         self.max_pages = max_pages
         self.reopen_interval = reopen_interval
-        self._pending: list[_Job] = []
+        #: queued writes: the loop appends, the batch (loop or committer thread) pops
+        self._pending: collections.deque[_Job] = collections.deque()
         self._busy = False
         self._isolate = 0  # jobs still to run one per transaction after a data error
         self._idle = asyncio.Event()
@@ -509,7 +512,6 @@ class SqliteEventStore:
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-commit")
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
-        self._lock_held = False
         self._last_open_attempt = 0.0
         self._unavailable: str | None = None
         self._closed = False
@@ -752,11 +754,16 @@ class SqliteEventStore:
         self._unavailable = reason
 
     def _start_batch(self) -> None:
-        """Run the queued writes in one transaction on the loop, then commit in the thread.
+        """Start the next batch of queued writes, if any (one batch at a time).
 
-        The inserts are CPU work of a few µs each and run here, so the GIL is not handed to
-        another thread per statement; only the COMMIT (the fsync) goes to the committer
+        One process: the statements run here on the loop (CPU work of a few µs each, and no
+        GIL hand-over per statement); only the COMMIT (the fsync) goes to the committer
         thread, and requests keep arriving meanwhile to form the next batch.
+
+        Several processes (``shared``): the whole batch runs in the committer thread once it
+        holds the file lock (:meth:`_locked_batch`). Bouncing to the loop between taking the
+        lock and committing kept the lock held while the loop was busy with requests and
+        streams — the other workers waited that long (bench/RESULTS.md, session 4).
         """
         loop = self._loop
         assert loop is not None
@@ -771,30 +778,18 @@ class SqliteEventStore:
         ):
             conn = self._try_open()
         if conn is None:
-            failure = StoreUnavailable(self._unavailable or "event store is not open")
-            batch, self._pending = self._pending, []
-            self._resolve(batch, [failure] * len(batch), [])
-            self._busy = False
-            self._idle.set()
+            self._fail_pending(StoreUnavailable(self._unavailable or "event store is not open"))
             return
-        if self._lock_fd is not None and not self._lock_held:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                # Another worker holds the lock: wait for it in the committer thread (the
-                # kernel wakes it on release) and come back here holding it.
-                waiting = self._committer.submit(fcntl.flock, self._lock_fd, fcntl.LOCK_EX)
-                waiting.add_done_callback(
-                    lambda done: loop.call_soon_threadsafe(self._lock_acquired, done)
-                )
-                return
-            self._lock_held = True
         size = 1 if self._isolate else self.max_batch
-        batch = self._pending[:size]
-        del self._pending[:size]
-        # Shared: the tail publishes (in seq order across the processes).
-        keep_rows = not self.shared and any(x.wants_rows for x in self._listeners)
-        tx = _Transaction(conn, [], keep_rows)
+        if self.shared:
+            running = self._committer.submit(self._locked_batch, conn, size)
+            running.add_done_callback(
+                lambda done: loop.call_soon_threadsafe(self._locked_batch_done, done)
+            )
+            return
+        pending = self._pending
+        batch = [pending.popleft() for _ in range(min(size, len(pending)))]
+        tx = _Transaction(conn, [], any(x.wants_rows for x in self._listeners))
         outcomes: list[Any] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -806,7 +801,6 @@ class SqliteEventStore:
         except Exception as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            self._unlock()
             self._batch_failed(batch, exc)
             loop.call_soon(self._start_batch)
             return
@@ -815,42 +809,81 @@ class SqliteEventStore:
             lambda done: loop.call_soon_threadsafe(self._batch_done, batch, outcomes, tx, done)
         )
 
-    def _lock_acquired(self, done: concurrent.futures.Future[None]) -> None:
-        error = done.exception()
-        if error is not None:
-            batch, self._pending = self._pending, []
-            self._resolve(
-                batch, [StoreUnavailable(f"cannot lock {self.path}: {error}")] * len(batch), []
-            )
-            self._busy = False
-            self._idle.set()
-            return
-        self._lock_held = True
-        self._start_batch()
+    def _fail_pending(self, failure: Exception) -> None:
+        batch = list(self._pending)
+        self._pending.clear()
+        self._resolve(batch, [failure] * len(batch), [])
+        self._busy = False
+        self._idle.set()
 
     def _commit(self, conn: sqlite3.Connection) -> None:
-        """Committer thread: the durable part (WAL write + fsync), then release the lock."""
+        """Committer thread: the durable part (WAL write + fsync)."""
         try:
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            self._unlock()
             raise
+        self._after_commit(conn)
+
+    def _after_commit(self, conn: sqlite3.Connection) -> None:
+        """The WAL catch-up :meth:`_checkpoints` asked for, while still the only writer."""
+        if not self._restart_wal:
+            return
+        # the batch is durable already; a failed catch-up only leaves the WAL longer
+        self._restart_wal = False
         try:
-            if self._restart_wal:
-                # the batch is durable already; a failed catch-up only leaves the WAL longer
-                self._restart_wal = False
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
             _log.warning("WAL checkpoint after commit failed: %s", exc)
-        finally:
-            self._unlock()
 
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            self._lock_held = False
+    def _locked_batch(
+        self, conn: sqlite3.Connection, size: int
+    ) -> tuple[list[_Job], list[Any], BaseException | None]:
+        """Committer thread, shared mode: take the file lock, then run and commit what is
+        queued by then (up to ``size`` jobs). Returns the jobs, their outcomes and the error
+        that failed the whole batch, if any."""
+        assert self._lock_fd is not None
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            pending = self._pending  # the loop only appends while this runs
+            batch = [pending.popleft() for _ in range(min(size, len(pending)))]
+            tx = _Transaction(conn, [], keep_rows=False)  # the tail publishes
+            outcomes: list[Any] = []
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for job in batch:
+                    try:
+                        outcomes.append(job.apply(tx))
+                    except _Refused as refused:
+                        outcomes.append(refused.error)
+                conn.execute("COMMIT")
+            except Exception as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                return batch, outcomes, exc
+            self._after_commit(conn)
+            return batch, outcomes, None
+        finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _locked_batch_done(
+        self,
+        done: concurrent.futures.Future[tuple[list[_Job], list[Any], BaseException | None]],
+    ) -> None:
+        self._last_write = time.monotonic()
+        lock_error = done.exception()
+        if lock_error is not None:
+            self._fail_pending(StoreUnavailable(f"cannot lock {self.path}: {lock_error}"))
+            return
+        batch, outcomes, error = done.result()
+        if error is not None:
+            self._batch_failed(batch, error)
+        else:
+            if self._isolate:
+                self._isolate -= 1
+            self._resolve(batch, outcomes, [])
+        self._start_batch()
 
     def _batch_done(
         self,
@@ -866,7 +899,7 @@ class SqliteEventStore:
         else:
             if self._isolate:
                 self._isolate -= 1
-            self._resolve(batch, outcomes, tx.committed, 0 if self.shared else tx.last_seq)
+            self._resolve(batch, outcomes, tx.committed, tx.last_seq)
         self._start_batch()
 
     def _batch_failed(self, batch: list[_Job], exc: BaseException) -> None:
@@ -883,7 +916,7 @@ class SqliteEventStore:
         elif len(batch) > 1:
             # One job's data broke the batch (a bug or an unforeseen value): run these jobs
             # one per transaction, so only the culprit fails.
-            self._pending[:0] = batch
+            self._pending.extendleft(reversed(batch))
             self._isolate = len(batch)
         else:
             _log.error("event store write failed", exc_info=exc)
