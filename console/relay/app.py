@@ -181,7 +181,7 @@ class RelayApp:
             answer = ingest.method_not_allowed()
         else:
             for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > ingest.max_body:
+                if name == b"content-length" and ingest.declares_too_much(value):
                     answer = ingest.too_large()
         if answer is None:
             chunks: list[bytes] = []

@@ -38,7 +38,7 @@ from typing import Any, Final, cast
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from console.relay.ingest import HOOK_PATH, Answer, WebhookIngest
+from console.relay.ingest import HOOK_PATH, INTERNAL_ERROR, Answer, WebhookIngest
 
 _log = logging.getLogger(__name__)
 
@@ -50,14 +50,13 @@ _STATUS_LINES: Final = {
     for status in http.HTTPStatus
 }
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
-_BAD_REQUEST: Final = b"Invalid HTTP request received."
 
 
-_INTERNAL_ERROR: Final[Answer] = (500, b'{"error":"internal error; see the relay\'s log"}', ())
-
-
-def _bad_request() -> Answer:
-    return 400, _BAD_REQUEST, ((b"content-type", b"text/plain; charset=utf-8"),)
+_BAD_REQUEST: Final[Answer] = (
+    400,
+    b"Invalid HTTP request received.",
+    ((b"content-type", b"text/plain; charset=utf-8"),),
+)
 
 
 class _Exchange:
@@ -172,7 +171,7 @@ class RelayHttpProtocol(asyncio.Protocol):
                 return
             _log.warning("invalid HTTP request received")
             exchange = _Exchange(close=True)
-            exchange.answer = _bad_request()
+            exchange.answer = _BAD_REQUEST
             self._exchanges.append(exchange)
             self._flush()
 
@@ -251,7 +250,7 @@ class RelayHttpProtocol(asyncio.Protocol):
         except Exception:
             # a bug, not the client's fault: say so (500), keep the connection usable
             _log.exception("webhook handling failed")
-            self._answer(exchange, _INTERNAL_ERROR)
+            self._answer(exchange, INTERNAL_ERROR)
 
     # -- webhooks -------------------------------------------------------------------------------
 
@@ -281,7 +280,7 @@ class RelayHttpProtocol(asyncio.Protocol):
         for name, value in self._headers:
             lowered = name.lower()
             if lowered == b"content-length":
-                if value.isdigit() and int(value) > self._ingest.max_body:
+                if self._ingest.declares_too_much(value):
                     self._refuse(exchange, self._ingest.too_large(), close=True)
                     return
             elif lowered == b"expect" and value.lower() == b"100-continue":

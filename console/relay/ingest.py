@@ -55,6 +55,14 @@ def is_json_media_type(value: bytes) -> bool:
     )
 
 
+#: The answer when the relay itself failed (logged); Pulseway retries it.
+INTERNAL_ERROR: Final[Answer] = (
+    500,
+    json_body({"error": "internal error; see the relay's log"}),
+    (),
+)
+
+
 class WebhookIngest:
     """Turns one webhook request into one :data:`Answer` (see the module docstring).
 
@@ -79,6 +87,10 @@ class WebhookIngest:
         """Count a refusal under ``reason`` and build its answer."""
         self.metrics.rejected[reason] += 1
         return status, json_body({"error": message}), extra
+
+    def declares_too_much(self, content_length: bytes) -> bool:
+        """Whether a ``Content-Length`` value announces a body over the limit."""
+        return content_length.isdigit() and int(content_length) > self.max_body
 
     def method_not_allowed(self) -> Answer:
         return self.refuse(405, "method_not_allowed", "use POST", ((b"allow", b"POST"),))
@@ -151,7 +163,7 @@ class WebhookIngest:
             return
         if error is not None:
             _log.error("webhook append failed", exc_info=error)
-            respond(_internal_error())
+            respond(INTERNAL_ERROR)
             return
         result = committed.result()
         self.metrics.commit_latency.observe(time.time() - received)
@@ -189,17 +201,13 @@ class WebhookIngest:
         )
 
 
-def _internal_error() -> Answer:
-    return 500, json_body({"error": "internal error; see the relay's log"}), ()
-
-
 def _answer_from(respond: Respond, task: asyncio.Future[Answer]) -> None:
     if task.cancelled():
-        respond(_internal_error())
+        respond(INTERNAL_ERROR)
         return
     error = task.exception()
     if error is not None:
         _log.error("quarantining a webhook failed", exc_info=error)
-        respond(_internal_error())
+        respond(INTERNAL_ERROR)
         return
     respond(task.result())

@@ -387,6 +387,18 @@ class _Transaction:
         )  # fmt: skip
         return AppendResult(seq, False)
 
+    def run(self, batch: Sequence[_Job]) -> list[Any]:
+        """Open the write transaction and apply ``batch``; a refused job's outcome is its
+        error (the others still commit), any other exception fails the whole batch."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        outcomes: list[Any] = []
+        for job in batch:
+            try:
+                outcomes.append(job.apply(self))
+            except _Refused as refused:
+                outcomes.append(refused.error)
+        return outcomes
+
     def load(self, seq: int) -> StoredEvent:
         row = self.conn.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?", (seq,)
@@ -787,17 +799,10 @@ class SqliteEventStore:
                 lambda done: loop.call_soon_threadsafe(self._locked_batch_done, done)
             )
             return
-        pending = self._pending
-        batch = [pending.popleft() for _ in range(min(size, len(pending)))]
+        batch = self._take(size)
         tx = _Transaction(conn, [], any(x.wants_rows for x in self._listeners))
-        outcomes: list[Any] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                try:
-                    outcomes.append(job.apply(tx))
-                except _Refused as refused:
-                    outcomes.append(refused.error)
+            outcomes = tx.run(batch)
         except Exception as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
@@ -808,6 +813,11 @@ class SqliteEventStore:
         committing.add_done_callback(
             lambda done: loop.call_soon_threadsafe(self._batch_done, batch, outcomes, tx, done)
         )
+
+    def _take(self, size: int) -> list[_Job]:
+        """The next batch: up to ``size`` queued jobs, oldest first."""
+        pending = self._pending
+        return [pending.popleft() for _ in range(min(size, len(pending)))]
 
     def _fail_pending(self, failure: Exception) -> None:
         batch = list(self._pending)
@@ -846,22 +856,15 @@ class SqliteEventStore:
         assert self._lock_fd is not None
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            pending = self._pending  # the loop only appends while this runs
-            batch = [pending.popleft() for _ in range(min(size, len(pending)))]
+            batch = self._take(size)  # the loop only appends while this runs
             tx = _Transaction(conn, [], keep_rows=False)  # the tail publishes
-            outcomes: list[Any] = []
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                for job in batch:
-                    try:
-                        outcomes.append(job.apply(tx))
-                    except _Refused as refused:
-                        outcomes.append(refused.error)
+                outcomes = tx.run(batch)
                 conn.execute("COMMIT")
             except Exception as exc:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                return batch, outcomes, exc
+                return batch, [], exc
             self._after_commit(conn)
             return batch, outcomes, None
         finally:
@@ -877,13 +880,7 @@ class SqliteEventStore:
             self._fail_pending(StoreUnavailable(f"cannot lock {self.path}: {lock_error}"))
             return
         batch, outcomes, error = done.result()
-        if error is not None:
-            self._batch_failed(batch, error)
-        else:
-            if self._isolate:
-                self._isolate -= 1
-            self._resolve(batch, outcomes, [])
-        self._start_batch()
+        self._settle(batch, outcomes, error)
 
     def _batch_done(
         self,
@@ -893,13 +890,23 @@ class SqliteEventStore:
         done: concurrent.futures.Future[None],
     ) -> None:
         self._last_write = time.monotonic()
-        error = done.exception()
+        self._settle(batch, outcomes, done.exception(), tx.committed, tx.last_seq)
+
+    def _settle(
+        self,
+        batch: list[_Job],
+        outcomes: list[Any],
+        error: BaseException | None,
+        committed: list[StoredEvent] | None = None,
+        last_seq: int = 0,
+    ) -> None:
+        """A batch ended (committed, or failed with ``error``): answer it, start the next."""
         if error is not None:
             self._batch_failed(batch, error)
         else:
             if self._isolate:
                 self._isolate -= 1
-            self._resolve(batch, outcomes, tx.committed, tx.last_seq)
+            self._resolve(batch, outcomes, committed or [], last_seq)
         self._start_batch()
 
     def _batch_failed(self, batch: list[_Job], exc: BaseException) -> None:
