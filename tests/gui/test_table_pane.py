@@ -142,3 +142,22 @@ def test_async_detail_renderer(qtbot, pane: TablePane) -> None:
         pane.start_load(pages(3, 3))
     pane.view.selectRow(2)
     qtbot.waitUntil(lambda: "tickets of WS-002" in pane.detail.toPlainText(), timeout=2000)
+
+
+class _Refreshing(TablePane):
+    def refresh(self) -> None:
+        self.start_load(pages(3, 3), keep_rows=True)
+
+
+def test_a_pending_live_refresh_is_dropped_when_the_pane_stops_loading(qtbot, qasync_loop) -> None:
+    # a window closing after a relay event must not reload with its clients already closed
+    pane = _Refreshing("unmatched", "Unmatched", COLUMNS)
+    qtbot.addWidget(pane)
+    pane.schedule_refresh()
+    assert pane._refresh_timer.isActive()
+    pane.cancel_load()
+    assert not pane._refresh_timer.isActive()
+    pane.schedule_refresh()
+    with qtbot.waitSignal(pane.loadFinished, timeout=5000):
+        pane.start_load(pages(2, 2))  # a new load makes the pending refresh moot
+    assert not pane._refresh_timer.isActive()

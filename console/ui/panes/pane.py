@@ -274,6 +274,9 @@ class TablePane(QWidget):
         return self._load_task
 
     def cancel_load(self) -> None:
+        """Stop the load under way and drop a pending live refresh (a new load replaces it;
+        a closing window must not start one after its clients are closed)."""
+        self._refresh_timer.stop()
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()
         self._load_task = None

@@ -445,7 +445,6 @@ class UnmatchedPane(TablePane):
 
     def reload(self, *, keep_rows: bool = True) -> None:
         """Read the queue from the relay again (F5, after an action, on relay events)."""
-        self._refresh_timer.stop()
         self.start_load(self.loader(), keep_rows=keep_rows)
 
     def refresh(self) -> None:
