@@ -26,7 +26,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from console.relay.config import RelayConfig
-from console.relay.hub import RESYNC_EVENT, StreamHub, Subscription, control_frame, sse_frame
+from console.relay.http_ingest import DIRECT_BODY
+from console.relay.hub import (
+    RESYNC_EVENT,
+    DirectWriter,
+    StreamHub,
+    Subscription,
+    control_frame,
+    sse_frame,
+)
 from console.relay.ingest import HOOK_PATH, Answer, WebhookIngest
 from console.relay.metrics import RelayMetrics
 from console.relay.sessions import (
@@ -506,14 +514,20 @@ class RelayApp:
         except StoreUnavailable:
             subscription.close()
             return self._store_unavailable()
+        # Under `psa relay` the server lets the hub write this stream's live chunks itself.
+        direct = request.scope.get("extensions", {}).get(DIRECT_BODY)
         return _ConsumerStream(
-            self._stream(subscription, after, first_page),
+            self._stream(subscription, after, first_page, direct),
             subscription,
             write_timeout=self.config.stream_write_timeout_seconds,
         )
 
     async def _stream(
-        self, subscription: Subscription, after: int, page: list[StoredEvent]
+        self,
+        subscription: Subscription,
+        after: int,
+        page: list[StoredEvent],
+        direct: DirectWriter | None = None,
     ) -> AsyncIterator[bytes]:
         principal = subscription.principal
         last = after
@@ -544,7 +558,14 @@ class RelayApp:
                     yield control_frame("ready", {"seq": last})
                 # Live: frames as the hub queues them, until shutdown, overflow or a gap.
                 while not subscription.gap:
-                    if not await subscription.wait(heartbeat):
+                    if direct is not None and not subscription.pending:
+                        # caught up: the hub writes the next chunks itself while we wait
+                        subscription.last = last
+                        subscription.direct = direct
+                    woken = await subscription.wait(heartbeat)
+                    subscription.direct = None  # anything sent from here goes through send
+                    last = max(last, subscription.last)
+                    if not woken:
                         yield b": heartbeat\n\n"
                         continue
                     if subscription.closed:

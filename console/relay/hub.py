@@ -11,6 +11,11 @@ however many consumers are connected, so:
 * consumers are woken at most once per ``flush_interval`` and send everything pending as one
   chunk, so a burst of 8,000 events/s costs each consumer ~40 writes/s, not 8,000; an event
   after a quiet spell is sent at once (the interval only paces bursts);
+* a consumer whose stream is caught up and waiting can hand the hub a :class:`DirectWriter`:
+  the flush then writes its chunk itself, the same bytes object for every consumer of a scope
+  that is at the same place, instead of waking the consumer's task (which costs a task step,
+  a copy and an ASGI ``send`` per consumer). A consumer that does not keep up (its writer
+  refuses) is left to its task, which sends and waits for it;
 * when rows were committed that the hub got no frames for (a store that only reported the
   new last seq, :meth:`StreamHub.advance`), every consumer is told it has a *gap* and reads
   the missing rows from the store before it sends anything newer.
@@ -21,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Protocol
 
 from console.relay.sessions import Principal
 from console.relay.store import EncodedEvent, StoredEvent
@@ -62,6 +67,19 @@ def control_frame(kind: str, data: object) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+class DirectWriter(Protocol):
+    """Writes a consumer's chunks straight to its connection (see
+    :class:`console.relay.http_ingest.DirectBody`)."""
+
+    def frame(self, data: bytes) -> bytes:
+        """``data`` framed for the connection; one framed chunk can be written to many."""
+        ...
+
+    def write(self, framed: bytes) -> bool:
+        """Write a framed chunk now; False, writing nothing, if the consumer is not keeping up."""
+        ...
+
+
 class Subscription:
     """One consumer's view of the live feed: frames with seq, filtered to its scope."""
 
@@ -75,6 +93,10 @@ class Subscription:
         self._max_pending = max_pending
         self._hub = hub
         self._wakeup = asyncio.Event()
+        #: set by the consumer while it waits caught up: the flush writes for it
+        self.direct: DirectWriter | None = None
+        #: the last seq written through ``direct``
+        self.last = 0
 
     def offer(self, frames: list[tuple[int, bytes]]) -> None:
         """Queue frames (called by the hub); past the bound, mark overflowed and drop."""
@@ -216,9 +238,37 @@ class StreamHub:
         self._flush_scheduled = False
         self._last_flush = asyncio.get_running_loop().time()
         for group in self._groups.values():
+            # Consumers of one scope that were flushed together last time hold the same frames
+            # (same count, first and last seq): they get the same framed chunk, built once.
+            shared_key: tuple[int, int, int] | None = None
+            shared = b""
             for subscription in group:
-                if subscription.pending or subscription.overflowed:
+                pending = subscription.pending
+                if subscription.overflowed:
                     subscription.wake()
+                elif pending:
+                    direct = subscription.direct
+                    if direct is None:
+                        subscription.wake()
+                        continue
+                    key = (len(pending), pending[0][0], pending[-1][0])
+                    fresh = pending[0][0] > subscription.last
+                    if fresh and key == shared_key:
+                        framed = shared
+                    elif fresh:
+                        framed = shared = direct.frame(b"".join([frame for _, frame in pending]))
+                        shared_key = key
+                    else:  # overlaps what it read from the store
+                        data = b"".join(
+                            [frame for seq, frame in pending if seq > subscription.last]
+                        )
+                        framed = direct.frame(data) if data else b""
+                    if not framed or direct.write(framed):
+                        subscription.last = max(subscription.last, pending[-1][0])
+                        subscription.pending = []
+                    else:  # not keeping up: its task sends, and waits for it
+                        subscription.direct = None
+                        subscription.wake()
 
     def close(self) -> None:
         """End every subscription (relay shutting down); later subscriptions start closed."""

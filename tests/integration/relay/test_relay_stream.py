@@ -70,6 +70,22 @@ def test_live_events_follow_the_replay_without_gap_or_duplicate(
     assert before[-1] < after[0]
 
 
+def test_live_chunks_are_written_by_the_hub_itself(
+    relay: RunningRelay, sse: Callable[..., SseReader]
+) -> None:
+    # Under the relay's own server a caught-up stream hands the hub its connection: live
+    # frames go out without waking the stream's task (the seq the hub wrote moves with them).
+    stream = sse(f"{relay.url}/events", relay.admin())
+    stream.until("ready")
+    (subscription,) = [s for group in relay.app.hub._groups.values() for s in group]
+
+    seqs = [relay.post_hook(notification()).json()["seq"] for _ in range(5)]
+
+    assert _seqs([stream.next() for _ in seqs]) == seqs
+    assert subscription.last == seqs[-1]
+    assert subscription.direct is not None
+
+
 def test_stream_data_is_the_event_as_json(
     relay: RunningRelay, sse: Callable[..., SseReader]
 ) -> None:

@@ -105,3 +105,65 @@ async def test_an_event_after_a_quiet_spell_goes_out_at_once_and_a_burst_is_pace
         await asyncio.sleep(0)
     assert not woken.is_set()
     assert [seq for seq, _ in subscription.pending] == [2]
+
+
+class Writer:
+    """A consumer connection for the hub's direct writes: records chunks, or refuses them."""
+
+    def __init__(self, accept: bool = True) -> None:
+        self.accept = accept
+        self.chunks: list[bytes] = []
+
+    @staticmethod
+    def frame(data: bytes) -> bytes:
+        return b"<" + data + b">"
+
+    def write(self, framed: bytes) -> bool:
+        if self.accept:
+            self.chunks.append(framed)
+        return self.accept
+
+
+async def test_caught_up_consumers_get_one_shared_chunk_written_by_the_flush() -> None:
+    hub = StreamHub(flush_interval=0)
+    first, second = hub.subscribe(ADMIN), hub.subscribe(ADMIN)
+    writers = Writer(), Writer()
+    for subscription, writer in zip((first, second), writers, strict=True):
+        subscription.direct = writer
+
+    hub.publish([event(1), event(2)])
+    await asyncio.sleep(0)  # the flush
+
+    assert writers[0].chunks == writers[1].chunks
+    assert writers[0].chunks[0] is writers[1].chunks[0]  # built once for both
+    assert writers[0].chunks[0] == b"<" + sse_frame(event(1)) + sse_frame(event(2)) + b">"
+    assert (first.last, second.last) == (2, 2)
+    assert not first.pending and not second.pending
+    assert not first._wakeup.is_set()  # nothing for the consumer's task to do
+
+
+async def test_a_direct_write_skips_what_the_consumer_already_read_from_the_store() -> None:
+    hub = StreamHub(flush_interval=0)
+    subscription = hub.subscribe(ADMIN)
+    writer = Writer()
+    subscription.direct, subscription.last = writer, 2  # read up to seq 2 while catching up
+
+    hub.publish([event(1), event(2), event(3)])
+    await asyncio.sleep(0)
+
+    assert writer.chunks == [b"<" + sse_frame(event(3)) + b">"]
+    assert subscription.last == 3
+
+
+async def test_a_consumer_that_does_not_keep_up_is_left_to_its_task_with_nothing_lost() -> None:
+    hub = StreamHub(flush_interval=0)
+    subscription = hub.subscribe(ADMIN)
+    subscription.direct = Writer(accept=False)  # its connection's buffer is full
+
+    hub.publish([event(1)])
+    await asyncio.sleep(0)
+
+    assert subscription.direct is None  # the task sends from now on, waiting for the client
+    assert subscription._wakeup.is_set()
+    assert [seq for seq, _ in subscription.take()] == [1]
+    assert subscription.last == 0
