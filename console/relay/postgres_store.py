@@ -37,8 +37,7 @@ from console.relay.store import (
     RESOLVED,
     STATE_KIND,
     CommitListener,
-    HistoryEntry,
-    QuarantineEntry,
+    SqlLogReads,
     StateChange,
     StateChangeRejected,
     StoredEvent,
@@ -261,8 +260,13 @@ class _Write:
         self.future, self.kind, self.args = future, kind, args
 
 
-class PostgresEventStore:
+class PostgresEventStore(SqlLogReads):
     """:class:`~console.relay.store.EventStore` on PostgreSQL (see the module docstring)."""
+
+    _table_prefix = "relay_"
+    _placeholder = "%s"
+    _event_columns = _COLUMNS
+    _row_event = staticmethod(_event)
 
     def __init__(
         self,
@@ -566,63 +570,7 @@ class PostgresEventStore:
                     self._reader_conn = None
                 raise StoreUnavailable(f"cannot read from PostgreSQL: {exc}") from exc
 
-    async def read_after(self, after: int, limit: int) -> list[StoredEvent]:
-        """Up to ``limit`` rows with ``seq > after``, in seq order."""
-        rows = await self._read(
-            f"SELECT {_COLUMNS} FROM relay_events WHERE seq > %s ORDER BY seq LIMIT %s",
-            (after, limit),
-        )
-        return [_event(row) for row in rows]
-
-    async def get(self, seq: int) -> StoredEvent:
-        """The row ``seq``; raises :class:`UnknownEvent`."""
-        rows = await self._read(f"SELECT {_COLUMNS} FROM relay_events WHERE seq = %s", (seq,))
-        if not rows:
-            raise UnknownEvent(f"no event with seq {seq}")
-        return _event(rows[0])
-
-    async def history(self, seq: int) -> list[HistoryEntry]:
-        """State changes of the alert ``seq`` belongs to, oldest first."""
-        event = await self.get(seq)
-        rows = await self._read(
-            "SELECT seq, target_seq, at, actor, sa, action, args FROM relay_event_history"
-            " WHERE target_seq = %s ORDER BY seq",
-            (event.alert_seq,),
-        )
-        return [
-            HistoryEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
-            for r in rows
-        ]
-
-    async def quarantined(self, limit: int) -> list[QuarantineEntry]:
-        """The most recent quarantined bodies, newest first."""
-        rows = await self._read(
-            "SELECT id, received_at, source, reason, headers, body FROM relay_quarantine"
-            " ORDER BY id DESC LIMIT %s",
-            (limit,),
-        )
-        return [
-            QuarantineEntry(int(r[0]), r[1], r[2], r[3], json.loads(r[4]), bytes(r[5]))
-            for r in rows
-        ]
-
     async def last_seq(self) -> int:
         """The highest committed seq (0 for an empty log)."""
         rows = await self._read("SELECT last_seq FROM relay_meta WHERE id = 1", ())
         return int(rows[0][0]) if rows else 0
-
-    async def get_cursor(self, name: str) -> str | None:
-        """A poller cursor, or None."""
-        rows = await self._read("SELECT value FROM relay_cursors WHERE name = %s", (name,))
-        return str(rows[0][0]) if rows else None
-
-    async def load_session(self, token_hash: str) -> tuple[dict[str, Any], float] | None:
-        """A saved session's principal and expiry, or None."""
-        rows = await self._read(
-            "SELECT principal, expires_at FROM relay_sessions WHERE token_hash = %s",
-            (token_hash,),
-        )
-        if not rows:
-            return None
-        principal: dict[str, Any] = json.loads(rows[0][0])
-        return principal, float(rows[0][1])

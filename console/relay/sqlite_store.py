@@ -55,8 +55,7 @@ from console.relay.store import (
     STATE_KIND,
     CommitListener,
     EncodedEvent,
-    HistoryEntry,
-    QuarantineEntry,
+    SqlLogReads,
     StateChange,
     StoredEvent,
     StoreUnavailable,
@@ -482,7 +481,7 @@ def _is_storage_failure(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
 
 
-class SqliteEventStore:
+class SqliteEventStore(SqlLogReads):
     """:class:`~console.relay.store.EventStore` on one SQLite file (see the module docstring).
 
     ``shared``: several processes write this file (``psa relay --workers N``). Each batch then
@@ -492,6 +491,11 @@ class SqliteEventStore:
     this one's. ``max_pages`` caps the database size (SQLite's ``max_page_count``); past it,
     writes fail as on a full disk.
     """
+
+    _table_prefix = ""
+    _placeholder = "?"
+    _event_columns = _EVENT_COLUMNS
+    _row_event = staticmethod(event_from_row)
 
     def __init__(
         self,
@@ -1019,14 +1023,6 @@ class SqliteEventStore:
         except RuntimeError as exc:  # executor shut down under us
             raise StoreUnavailable("the event store is shutting down") from exc
 
-    async def read_after(self, after: int, limit: int) -> list[StoredEvent]:
-        """Up to ``limit`` rows with ``seq > after``, in seq order."""
-        rows = await self._read(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, limit),
-        )
-        return [event_from_row(row) for row in rows]
-
     async def read_frames_after(self, after: int, limit: int) -> list[EncodedEvent]:
         """Like :meth:`read_after`, as stream frames (the JSON built by SQLite)."""
         rows = await self._read(
@@ -1042,54 +1038,7 @@ class SqliteEventStore:
             for seq, kind, sa_ids, data in rows
         ]
 
-    async def get(self, seq: int) -> StoredEvent:
-        """The row ``seq``; raises :class:`UnknownEvent`."""
-        rows = await self._read(f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?", (seq,))
-        if not rows:
-            raise UnknownEvent(f"no event with seq {seq}")
-        return event_from_row(rows[0])
-
-    async def history(self, seq: int) -> list[HistoryEntry]:
-        """State changes of the alert that ``seq`` belongs to, oldest first."""
-        event = await self.get(seq)
-        rows = await self._read(
-            "SELECT seq, target_seq, at, actor, sa, action, args FROM event_history"
-            " WHERE target_seq = ? ORDER BY seq",
-            (event.alert_seq,),
-        )
-        return [
-            HistoryEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
-            for r in rows
-        ]
-
-    async def quarantined(self, limit: int) -> list[QuarantineEntry]:
-        """The most recent quarantined bodies, newest first."""
-        rows = await self._read(
-            "SELECT id, received_at, source, reason, headers, body FROM quarantine"
-            " ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
-        return [
-            QuarantineEntry(int(r[0]), r[1], r[2], r[3], json.loads(r[4]), bytes(r[5]))
-            for r in rows
-        ]
-
     async def last_seq(self) -> int:
         """The highest committed seq (0 for an empty log)."""
         rows = await self._read("SELECT COALESCE(MAX(seq), 0) FROM events", ())
         return int(rows[0][0])
-
-    async def get_cursor(self, name: str) -> str | None:
-        """A poller cursor, or None if never set."""
-        rows = await self._read("SELECT value FROM cursors WHERE name = ?", (name,))
-        return str(rows[0][0]) if rows else None
-
-    async def load_session(self, token_hash: str) -> tuple[dict[str, Any], float] | None:
-        """A saved session's principal (JSON object) and expiry, or None."""
-        rows = await self._read(
-            "SELECT principal, expires_at FROM sessions WHERE token_hash = ?", (token_hash,)
-        )
-        if not rows:
-            return None
-        principal: dict[str, Any] = json.loads(rows[0][0])
-        return principal, float(rows[0][1])

@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol, TypeAlias
+from typing import Any, ClassVar, Final, Protocol, TypeAlias
 
 from console.relay.events import AppendResult, CursorStore, EventSink, IncomingEvent
 
@@ -245,6 +245,91 @@ class CommitListener(Protocol):
     def advance(self, last_seq: int) -> None:
         """Rows up to ``last_seq`` were committed (sent instead of :meth:`publish`)."""
         ...
+
+
+class SqlLogReads:
+    """The reads the SQL stores share, written once. A store names its tables by a prefix
+    (``events``, ``event_history``, ``quarantine``, ``cursors``, ``sessions`` after it), its
+    parameter placeholder, the event columns it selects and how such a row becomes a
+    :class:`StoredEvent`; ``_read`` runs a query off the event loop."""
+
+    _table_prefix: ClassVar[str]
+    _placeholder: ClassVar[str]
+    _event_columns: ClassVar[str]
+
+    @staticmethod
+    def _row_event(row: Any) -> StoredEvent:
+        """A row of ``_event_columns`` as a :class:`StoredEvent`."""
+        raise NotImplementedError
+
+    async def _read(self, query: str, params: tuple[Any, ...]) -> list[Any]:
+        raise NotImplementedError
+
+    def _sql(self, query: str) -> str:
+        """``query`` with ``{t}`` the table prefix, ``{p}`` the placeholder, ``{columns}``."""
+        return query.format(t=self._table_prefix, p=self._placeholder, columns=self._event_columns)
+
+    async def read_after(self, after: int, limit: int) -> list[StoredEvent]:
+        """Up to ``limit`` rows with ``seq > after``, in seq order."""
+        rows = await self._read(
+            self._sql("SELECT {columns} FROM {t}events WHERE seq > {p} ORDER BY seq LIMIT {p}"),
+            (after, limit),
+        )
+        return [self._row_event(row) for row in rows]
+
+    async def get(self, seq: int) -> StoredEvent:
+        """The row ``seq``; raises :class:`UnknownEvent`."""
+        rows = await self._read(
+            self._sql("SELECT {columns} FROM {t}events WHERE seq = {p}"), (seq,)
+        )
+        if not rows:
+            raise UnknownEvent(f"no event with seq {seq}")
+        return self._row_event(rows[0])
+
+    async def history(self, seq: int) -> list[HistoryEntry]:
+        """State changes of the alert that ``seq`` belongs to, oldest first."""
+        event = await self.get(seq)
+        rows = await self._read(
+            self._sql(
+                "SELECT seq, target_seq, at, actor, sa, action, args FROM {t}event_history"
+                " WHERE target_seq = {p} ORDER BY seq"
+            ),
+            (event.alert_seq,),
+        )
+        return [
+            HistoryEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
+            for r in rows
+        ]
+
+    async def quarantined(self, limit: int) -> list[QuarantineEntry]:
+        """The most recent quarantined bodies, newest first."""
+        rows = await self._read(
+            self._sql(
+                "SELECT id, received_at, source, reason, headers, body FROM {t}quarantine"
+                " ORDER BY id DESC LIMIT {p}"
+            ),
+            (limit,),
+        )
+        return [
+            QuarantineEntry(int(r[0]), r[1], r[2], r[3], json.loads(r[4]), bytes(r[5]))
+            for r in rows
+        ]
+
+    async def get_cursor(self, name: str) -> str | None:
+        """A poller cursor, or None if never set."""
+        rows = await self._read(self._sql("SELECT value FROM {t}cursors WHERE name = {p}"), (name,))
+        return str(rows[0][0]) if rows else None
+
+    async def load_session(self, token_hash: str) -> tuple[dict[str, Any], float] | None:
+        """A saved session's principal (JSON object) and expiry, or None."""
+        rows = await self._read(
+            self._sql("SELECT principal, expires_at FROM {t}sessions WHERE token_hash = {p}"),
+            (token_hash,),
+        )
+        if not rows:
+            return None
+        principal: dict[str, Any] = json.loads(rows[0][0])
+        return principal, float(rows[0][1])
 
 
 class EventStore(EventSink, CursorStore, Protocol):
