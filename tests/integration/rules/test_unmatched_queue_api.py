@@ -7,6 +7,8 @@ import pytest
 from rules_support import RulesWorld, device_event, device_guid
 
 from console.domain.names import ClientAsset, HelpdeskTicket, PulsewayGroupMap
+from console.sandbox.odoo.exceptions import ValidationError
+from console.sandbox.odoo.orm.business_models import HelpdeskTicket as SandboxTicket
 
 ORG = 199  # "Dunder Mifflin Scranton": the SA world's unmatched group-map row
 
@@ -137,6 +139,51 @@ def test_undo_retires_what_the_resolution_created(
         headers=rules.headers("dispatch"),
     )
     assert again.status_code == 409
+
+
+def test_a_resolution_odoo_refuses_half_way_goes_back_to_the_queue_and_a_retry_finishes_it(
+    waiting_group: tuple[RulesWorld, list[str], list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules, devices, _seqs = waiting_group
+    map_id = map_row_as(rules, "dispatch", "globex")
+
+    def refuse(_self: object, _vals: object) -> None:
+        raise ValidationError("The helpdesk team is closed for new tickets.")
+
+    # Odoo takes the assets, then refuses the tickets.
+    monkeypatch.setattr(SandboxTicket, "_prepare_create_vals", refuse)
+    request = {"key": f"org:{ORG}", "map_id": map_id}
+    answer = rules.http.post(
+        "/api/unmatched/resolve", json=request, headers=rules.headers("dispatch")
+    )
+
+    assert answer.status_code == 409, answer.text
+    assert "closed for new tickets" in answer.json()["error"]  # the dispatcher sees why
+    group = rules.group(f"org:{ORG}")
+    assert group is not None and group["waiting_alerts"] == 2  # nothing dropped
+    made = rules.read(ClientAsset.MODEL, [[ClientAsset.PULSEWAY_ID, "in", devices]], ["id"])
+    assert len(made) == 2  # the half that Odoo took stays
+    assert not rules.read(HelpdeskTicket.MODEL, [[HelpdeskTicket.ALERT_KEY, "!=", False]], ["id"])
+
+    monkeypatch.undo()  # the team opens again: the dispatcher retries
+    again = rules.http.post(
+        "/api/unmatched/resolve", json=request, headers=rules.headers("dispatch")
+    )
+
+    assert again.status_code == 200, again.text
+    assert again.json()["assets_created"] == 0  # found again by Pulseway id, not made twice
+    assets = rules.read(
+        ClientAsset.MODEL, [[ClientAsset.PULSEWAY_ID, "in", devices]], [ClientAsset.PARTNER]
+    )
+    assert sorted(a["id"] for a in assets) == sorted(a["id"] for a in made)
+    assert {a[ClientAsset.PARTNER][0] for a in assets} == {rules.ids["partners"]["globex"]}
+    tickets = rules.read(
+        HelpdeskTicket.MODEL,
+        [[HelpdeskTicket.ALERT_KEY, "!=", False]],
+        [HelpdeskTicket.ALERT_COUNT],
+    )
+    assert sorted(t[HelpdeskTicket.ALERT_COUNT] for t in tickets) == [1, 2]
+    assert rules.group(f"org:{ORG}") is None
 
 
 def test_technician_can_neither_see_nor_resolve_the_queue(
