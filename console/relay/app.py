@@ -16,7 +16,8 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.applications import Starlette
@@ -145,13 +146,18 @@ class RelayApp:
         self.store.add_commit_listener(self.hub)
         with contextlib.suppress(StoreUnavailable):
             self.hub.last_seq = await self.store.last_seq()
-        for job in self.config.background:
-            self._background.append(asyncio.create_task(self._supervise(job)))
+        jobs: list[Callable[[], Coroutine[Any, Any, None]]] = [
+            partial(self._supervise, job) for job in self.config.background
+        ]
         if self.rules is not None:
             rules = self.rules
-            self._background.append(
-                asyncio.create_task(self._supervise(lambda _sink, _cursors: rules.run()))
-            )
+            jobs.append(partial(self._supervise, lambda _sink, _cursors: rules.run()))
+        # Several relays sharing one store run these once, in the one that leads.
+        lead = getattr(self.store, "lead", None)
+        if jobs and lead is not None:
+            self._background.append(asyncio.create_task(lead(partial(_run_all, jobs))))
+        else:
+            self._background.extend(asyncio.create_task(job()) for job in jobs)
         try:
             yield
         finally:
@@ -450,6 +456,13 @@ class RelayApp:
                 "configured, or [rules] enabled = false)",
                 headers={"retry-after": str(self.config.retry_after_seconds)},
             )
+        if not self.rules.running:
+            raise HTTPException(
+                503,
+                "the rules worker is not running here right now (starting, stopped after an "
+                "error, or another relay on the shared store leads); try again or another relay",
+                headers={"retry-after": str(self.config.retry_after_seconds)},
+            )
         return principal
 
     async def list_unmatched(self, request: Request) -> Response:
@@ -636,6 +649,11 @@ class _ConsumerStream(Response):
         while (await receive())["type"] != "http.disconnect":
             pass
         self.subscription.close()
+
+
+async def _run_all(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Run ``jobs`` together; cancelling this cancels them all."""
+    await asyncio.gather(*(job() for job in jobs))
 
 
 async def _read_json_object(request: Request) -> dict[str, Any]:

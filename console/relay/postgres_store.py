@@ -14,6 +14,10 @@ Same contract as :mod:`console.relay.sqlite_store`, with these choices:
   lost notifications (reconnects).
 * **Unavailable → 503**: any connection or server error fails the batch with
   :class:`StoreUnavailable`; the next batch reconnects.
+* **One leader** (:meth:`PostgresEventStore.lead`): the jobs that must run once for all
+  instances (pollers, the rules worker) run only in the instance holding a session-level
+  advisory lock; when its connection drops (the instance died, or lost PostgreSQL) the lock
+  is released and another instance takes over within ``lead_retry`` seconds.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
@@ -51,6 +55,9 @@ from console.relay.store import (
 _log = logging.getLogger(__name__)
 
 CHANNEL: Final = "relay_events"
+#: advisory lock keys: first start (schema), and the lead of the pollers and rules worker
+_SCHEMA_LOCK: Final = 4242001
+LEAD_LOCK: Final = 4242002
 PAGE_ROWS: Final = 1000
 
 _SCHEMA: Final = """
@@ -308,9 +315,9 @@ class PostgresEventStore(SqlLogReads):
             conn = await self._connect(autocommit=True)
             async with conn:
                 # Serialize concurrent first starts of several instances.
-                await conn.execute("SELECT pg_advisory_lock(4242001)")
+                await conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
                 await conn.execute(_SCHEMA)
-                await conn.execute("SELECT pg_advisory_unlock(4242001)")
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
             self._published = await self.last_seq()
         except StoreUnavailable:
             pass  # degraded: writes answer 503 until PostgreSQL is back
@@ -506,6 +513,60 @@ class PostgresEventStore(SqlLogReads):
         return None
 
     # -- fan-out -----------------------------------------------------------------------------
+
+    async def lead(self, run: Callable[[], Awaitable[None]], *, lead_retry: float = 5.0) -> None:
+        """Run ``run`` whenever this instance leads, until it returns or this is cancelled.
+
+        Leading means holding the session-level advisory lock :data:`LEAD_LOCK` on a
+        connection of its own. The other instances try again every ``lead_retry`` seconds. The
+        leader checks its connection as often; if it fails, ``run`` is cancelled — PostgreSQL
+        releases the lock of a dropped session, so another instance takes over. (Until
+        PostgreSQL notices a silently dead connection two instances may both run it briefly:
+        the jobs are idempotent.)
+        """
+        waiting_said = False
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout)
+                )
+                async with conn:
+                    while True:
+                        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LEAD_LOCK,))
+                        row = await cursor.fetchone()
+                        if row is not None and row[0]:
+                            break
+                        if not waiting_said:
+                            _log.info(
+                                "another relay leads: pollers and the rules worker run there; "
+                                "this one takes over if it goes away"
+                            )
+                            waiting_said = True
+                        await asyncio.sleep(lead_retry)
+                    _log.info("this relay leads: pollers and the rules worker run here")
+                    waiting_said = False
+                    await self._while_connected(conn, run, lead_retry)
+                    return  # the jobs ended by themselves: the lock goes with the connection
+            except psycopg.Error as exc:
+                _log.warning("lost the lead (PostgreSQL: %s); trying again", exc)
+                await asyncio.sleep(lead_retry)
+
+    @staticmethod
+    async def _while_connected(
+        conn: psycopg.AsyncConnection[Any], run: Callable[[], Awaitable[None]], check: float
+    ) -> None:
+        task = asyncio.ensure_future(run())
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=check)
+                if done:
+                    await task  # a job that ended by itself: its error (if any) is raised
+                    return
+                await conn.execute("SELECT 1")  # raises once the session is gone
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _listen_loop(self) -> None:
         """Wake the tailer on every NOTIFY from any instance; reconnect when needed."""

@@ -363,6 +363,7 @@ class RulesWorker:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._loaded = False
+        self._listening = False
         self._rng = random.Random()
         # Odoo facts read once per connection
         self._team_id: int | None = None
@@ -459,8 +460,14 @@ class RulesWorker:
 
     # ------------------------------------------------------------------ main loop
     async def run(self) -> None:
-        """Apply the log until cancelled; never dies of an Odoo or store failure."""
-        self.store.add_commit_listener(self)
+        """Apply the log until cancelled; never dies of an Odoo or store failure.
+
+        Runs again after a cancel (a relay on a shared store that leads again): the state is
+        read anew from the store, since another relay may have moved the log on meanwhile."""
+        if not self._listening:
+            self.store.add_commit_listener(self)
+            self._listening = True
+        self._loaded = False
         self.running = True
         failures = 0
         try:

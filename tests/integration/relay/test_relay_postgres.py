@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -244,3 +245,79 @@ def test_unreachable_postgres_answers_503(relay_factory: Callable[..., RunningRe
 
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
+
+
+def test_one_instance_leads_and_another_takes_over_when_its_session_dies(dsn: str) -> None:
+    async def scenario() -> None:
+        first, second = PostgresEventStore(dsn), PostgresEventStore(dsn)
+        running: dict[str, bool] = {}
+        changed = asyncio.Event()
+
+        def job(name: str) -> Callable[[], Any]:
+            async def run() -> None:
+                running[name] = True
+                changed.set()
+                try:
+                    await asyncio.Event().wait()  # a poller: runs until cancelled
+                finally:
+                    running[name] = False
+                    changed.set()
+
+            return run
+
+        async def until(condition: Callable[[], bool]) -> None:
+            async with asyncio.timeout(20):
+                while not condition():
+                    changed.clear()
+                    await changed.wait()
+
+        await first.start()
+        await second.start()
+        leads = [asyncio.create_task(first.lead(job("first"), lead_retry=0.1))]
+        try:
+            await until(lambda: running.get("first", False))
+            leads.append(asyncio.create_task(second.lead(job("second"), lead_retry=0.1)))
+            await asyncio.sleep(0.5)  # five of its tries
+            assert "second" not in running  # it waits while the first leads
+
+            # The leader's session dies (its host crashed, say): the lock goes with it.
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                    " WHERE locktype = 'advisory' AND objid = 4242002 AND granted"
+                )
+            await until(lambda: running.get("second", False) and not running["first"])
+        finally:
+            for lead in leads:
+                lead.cancel()
+            await asyncio.gather(*leads, return_exceptions=True)
+            await first.close()
+            await second.close()
+        assert running == {"first": False, "second": False}  # cancelled with their lead
+
+    asyncio.run(scenario())
+
+
+def test_pollers_and_rules_run_in_one_of_two_relays_on_one_store(
+    dsn: str, relay_factory: Callable[..., RunningRelay]
+) -> None:
+    started: list[str] = []
+
+    def poller(name: str) -> Any:
+        async def run(_sink: Any, _cursors: Any) -> None:
+            started.append(name)
+            await asyncio.Event().wait()
+
+        return run
+
+    first = relay_factory(store=PostgresEventStore(dsn), background=[poller("first")])
+    second = relay_factory(store=PostgresEventStore(dsn), background=[poller("second")])
+
+    for relay in (first, second):  # both take webhooks
+        assert relay.post_hook(notification()).status_code == 202
+    deadline = time.monotonic() + 20
+    while not started:
+        assert time.monotonic() < deadline, "no relay started its pollers"
+        time.sleep(0.02)
+    # both tried the lead as they started; one got it, the other waits (tries every 5 s)
+    assert started in (["first"], ["second"])

@@ -186,6 +186,19 @@ def test_a_resolution_odoo_refuses_half_way_goes_back_to_the_queue_and_a_retry_f
     assert rules.group(f"org:{ORG}") is None
 
 
+def test_a_relay_whose_rules_worker_is_not_running_says_so_with_503(
+    rules: RulesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. a relay on a shared PostgreSQL store while another relay leads
+    monkeypatch.setattr(rules.worker, "running", False)
+
+    answer = rules.http.get("/api/unmatched", headers=rules.headers("dispatch"))
+
+    assert answer.status_code == 503
+    assert "another relay" in answer.json()["error"]
+    assert answer.headers["retry-after"]
+
+
 def test_technician_can_neither_see_nor_resolve_the_queue(
     waiting_group: tuple[RulesWorld, list[str], list[int]],
 ) -> None:
