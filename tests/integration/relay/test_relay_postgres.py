@@ -6,16 +6,9 @@ Skipped with the reason when no server binaries are installed.
 from __future__ import annotations
 
 import asyncio
-import glob
-import itertools
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -29,80 +22,10 @@ from console.relay.store import StateChange, StoredEvent
 pytestmark = pytest.mark.postgres
 
 
-def _binaries() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on a free loopback port; yields a DSN without dbname."""
-    bin_dir = _binaries()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root and runuser is missing to start PostgreSQL")
-        try:
-            import pwd
-
-            pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    home = Path(tempfile.mkdtemp(prefix="relay-pg-"))
-    home.chmod(0o755)
-    data = home / "data"
-    if run_as:
-        shutil.chown(home, "postgres", "postgres")
-    port = _free_port()
-    subprocess.run(
-        [
-            *run_as,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "relay",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w",
-         "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    try:
-        yield f"host=127.0.0.1 port={port} user=relay"
-    finally:
-        subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(home, ignore_errors=True)
-
-
-_databases = itertools.count()
-
-
-@pytest.fixture
-def dsn(postgres_server: str) -> str:
-    """A fresh, empty database for one test."""
-    name = f"relay_test_{os.getpid()}_{next(_databases)}"
-    with psycopg.connect(f"{postgres_server} dbname=postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    return f"{postgres_server} dbname={name}"
 
 
 def _event(external_id: str, title: str = "Low disk space", device: str = "dev-1") -> IncomingEvent:

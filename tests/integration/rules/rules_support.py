@@ -28,6 +28,7 @@ from console.relay.rules_worker import RulesWorker
 from console.relay.serving import BackgroundRelay
 from console.relay.sessions import Principal, SessionRefused
 from console.relay.sqlite_store import SqliteEventStore
+from console.relay.store import EventStore
 from console.sandbox.odoo.orm import SUPERUSER_ID, Database
 from console.sandbox.odoo.server import OdooServer
 from console.sandbox.sa_fixture import build_sa_world
@@ -358,15 +359,16 @@ def start_rules_relay(
     ids: dict[str, dict[str, int]],
     url: str,
     path: Path,
+    store: EventStore | None = None,
     **worker_options: Any,
 ) -> RulesWorld:
-    """A relay on ``path`` whose rules worker signs in as the service account; quick caches
-    and backoff so that tests do not wait."""
+    """A relay on ``path`` (or on ``store``) whose rules worker signs in as the service account;
+    quick caches and backoff so that tests do not wait."""
     injector = Injector()
     config = RelayConfig(
         db=path, hook_secret=SECRET, admin_token=ADMIN_TOKEN, background=[injector.job]
     )
-    store = SqliteEventStore(path)
+    store = store or SqliteEventStore(path)
     worker_options.setdefault("cache_seconds", 0.5)
     worker_options.setdefault("backoff_base", 0.05)
     worker_options.setdefault("backoff_max", 0.5)
