@@ -27,7 +27,8 @@ from console.relay.app import RelayApp
 from console.relay.client import SseParser
 from console.relay.config import RelayConfig
 from console.relay.serving import BackgroundRelay
-from console.relay.sessions import Principal, SessionRefused
+from console.relay.sessions import Principal
+from tests.sessions_support import StaticAuthority as StaticAuthority  # for the relay tests
 
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "0" * 64
@@ -61,22 +62,6 @@ def notification(
     }
     body.update(extra)
     return body
-
-
-class StaticAuthority:
-    """A SessionAuthority with fixed users: login -> (password, principal)."""
-
-    def __init__(self, users: dict[str, tuple[str, Principal]]) -> None:
-        self.users = users
-
-    async def open_session(self, login: str, password: str) -> Principal:
-        entry = self.users.get(login)
-        if entry is None or entry[0] != password:
-            raise SessionRefused(401, "Odoo refused this login and password.")
-        return entry[1]
-
-    async def aclose(self) -> None:
-        return None
 
 
 TECHNICIAN_SA_1 = Principal("tech1", 7, "Tech One", (1,), ("technician",), sees_unmatched=False)

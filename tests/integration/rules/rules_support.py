@@ -26,13 +26,14 @@ from console.relay.config import OdooServiceAccount, RelayConfig, RulesSettings
 from console.relay.events import AppendResult, CursorStore, EventSink, IncomingEvent
 from console.relay.rules_worker import RulesWorker
 from console.relay.serving import BackgroundRelay
-from console.relay.sessions import Principal, SessionRefused
+from console.relay.sessions import Principal
 from console.relay.sqlite_store import SqliteEventStore
 from console.relay.store import EventStore
 from console.sandbox.odoo.orm import SUPERUSER_ID, Database
 from console.sandbox.odoo.server import OdooServer
 from console.sandbox.sa_fixture import build_sa_world
 from console.sandbox.serving import BackgroundServer
+from tests.sessions_support import StaticAuthority
 
 SECRET = "rules-test-secret"
 ADMIN_TOKEN = "rules-admin-token"
@@ -151,22 +152,6 @@ class Injector:
         sink = self.sink
         result: AppendResult = self.run(lambda: sink.append(event))
         return result
-
-
-class StaticAuthority:
-    """Fixed console users: login -> (password, principal)."""
-
-    def __init__(self, users: dict[str, tuple[str, Principal]]) -> None:
-        self.users = users
-
-    async def open_session(self, login: str, password: str) -> Principal:
-        entry = self.users.get(login)
-        if entry is None or entry[0] != password:
-            raise SessionRefused(401, "Odoo refused this login and password.")
-        return entry[1]
-
-    async def aclose(self) -> None:
-        return None
 
 
 @dataclass
