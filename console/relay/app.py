@@ -105,11 +105,14 @@ class RelayApp:
             consumers=lambda: self.hub.consumers,
             store_available=lambda: store.unavailable_reason is None,
             last_seq=lambda: self.hub.last_seq,
+            jobs_running=lambda: self._jobs_running,
         )
         #: the webhook checks and append, shared by both HTTP front ends
         self.ingest = WebhookIngest(config, store, self.metrics)
         self._admin_token = config.admin_token.encode() if config.admin_token else None
         self._background: list[asyncio.Task[None]] = []
+        self._job_count = 0
+        self._jobs_running = False
         #: the rules worker (T010/T011) and the unmatched queue it keeps; None without Odoo
         self.rules = rules
         self._rest = Starlette(
@@ -153,11 +156,12 @@ class RelayApp:
             rules = self.rules
             jobs.append(partial(self._supervise, lambda _sink, _cursors: rules.run()))
         # Several relays sharing one store run these once, in the one that leads.
+        self._job_count = len(jobs)
         lead = getattr(self.store, "lead", None)
         if jobs and lead is not None:
-            self._background.append(asyncio.create_task(lead(partial(_run_all, jobs))))
-        else:
-            self._background.extend(asyncio.create_task(job()) for job in jobs)
+            self._background.append(asyncio.create_task(lead(partial(self._run_jobs, jobs))))
+        elif jobs:
+            self._background.append(asyncio.create_task(self._run_jobs(jobs)))
         try:
             yield
         finally:
@@ -167,6 +171,14 @@ class RelayApp:
             await asyncio.gather(*self._background, return_exceptions=True)
             await self.store.close()
             await self.authority.aclose()
+
+    async def _run_jobs(self, jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+        """Run ``jobs`` together (``/healthz`` says so); cancelling this cancels them all."""
+        self._jobs_running = True
+        try:
+            await asyncio.gather(*(job() for job in jobs))
+        finally:
+            self._jobs_running = False
 
     async def _supervise(self, job: Callable[..., Awaitable[None]]) -> None:
         name = getattr(job, "__qualname__", repr(job))
@@ -279,6 +291,13 @@ class RelayApp:
             "store": reason or "ok",
             "last_seq": self.hub.last_seq,
             "consumers": self.hub.consumers,
+            # pollers and rules worker: "running" here, "standby" while another relay on the
+            # shared store leads, "none" when this relay has none configured
+            "jobs": "none"
+            if not self._job_count
+            else "running"
+            if self._jobs_running
+            else "standby",
         }
         return JSONResponse(body, 200 if reason is None else 503)
 
@@ -649,11 +668,6 @@ class _ConsumerStream(Response):
         while (await receive())["type"] != "http.disconnect":
             pass
         self.subscription.close()
-
-
-async def _run_all(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
-    """Run ``jobs`` together; cancelling this cancels them all."""
-    await asyncio.gather(*(job() for job in jobs))
 
 
 async def _read_json_object(request: Request) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class RelayMetrics:
         consumers: Callable[[], int],
         store_available: Callable[[], bool],
         last_seq: Callable[[], int],
+        jobs_running: Callable[[], bool] = lambda: False,
     ) -> None:
         self.received = 0
         self.duplicates = 0
@@ -63,6 +64,7 @@ class RelayMetrics:
         self._consumers = consumers
         self._store_available = store_available
         self._last_seq = last_seq
+        self._jobs_running = jobs_running
 
     def render(self) -> str:
         """The Prometheus text format (version 0.0.4)."""
@@ -102,5 +104,8 @@ class RelayMetrics:
             "# HELP psa_relay_last_seq Highest seq published to the stream.",
             "# TYPE psa_relay_last_seq gauge",
             f"psa_relay_last_seq {self._last_seq()}",
+            "# HELP psa_relay_jobs_running 1 while this relay runs the pollers and rules worker.",
+            "# TYPE psa_relay_jobs_running gauge",
+            f"psa_relay_jobs_running {int(self._jobs_running())}",
         ]
         return "\n".join(lines) + "\n"

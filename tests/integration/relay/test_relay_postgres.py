@@ -244,3 +244,8 @@ def test_pollers_and_rules_run_in_one_of_two_relays_on_one_store(
         time.sleep(0.02)
     # both tried the lead as they started; one got it, the other waits (tries every 5 s)
     assert started in (["first"], ["second"])
+    jobs = {name: relay.http.get("/healthz").json()["jobs"] for name, relay in
+            (("first", first), ("second", second))}  # fmt: skip
+    assert jobs == {started[0]: "running", ({"first", "second"} - set(started)).pop(): "standby"}
+    leading = first if started == ["first"] else second
+    assert "psa_relay_jobs_running 1" in leading.http.get("/metrics").text
