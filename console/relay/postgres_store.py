@@ -526,6 +526,7 @@ class PostgresEventStore(SqlLogReads):
         """
         waiting_said = False
         while True:
+            leading = False
             try:
                 conn = await psycopg.AsyncConnection.connect(
                     self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout)
@@ -544,11 +545,14 @@ class PostgresEventStore(SqlLogReads):
                             waiting_said = True
                         await asyncio.sleep(lead_retry)
                     _log.info("this relay leads: pollers and the rules worker run here")
-                    waiting_said = False
+                    leading, waiting_said = True, False
                     await self._while_connected(conn, run, lead_retry)
                     return  # the jobs ended by themselves: the lock goes with the connection
             except psycopg.Error as exc:
-                _log.warning("lost the lead (PostgreSQL: %s); trying again", exc)
+                if leading:
+                    _log.warning("lost the lead (PostgreSQL: %s); pollers and rules stopped", exc)
+                else:
+                    _log.warning("cannot reach PostgreSQL to take the lead: %s", exc)
                 await asyncio.sleep(lead_retry)
 
     @staticmethod
