@@ -105,16 +105,20 @@ class DirectBody:
     def write(self, framed: bytes) -> bool:
         """Write a chunk made by :meth:`frame`; False (nothing written) if refused."""
         cycle = self.cycle
-        if (
-            cycle is None
-            or not cycle.response_started
-            or cycle.response_complete
-            or not cycle.chunked_encoding
-            or cycle.disconnected
-            or cycle.flow.write_paused
-        ):
+        try:
+            if (
+                cycle is None
+                or not cycle.response_started
+                or cycle.response_complete
+                or not cycle.chunked_encoding
+                or cycle.disconnected
+                or cycle.flow.write_paused
+            ):
+                return False
+            transport = cycle.transport
+        except AttributeError:  # a uvicorn whose cycle looks different: always use send
+            self.cycle = None
             return False
-        transport = cycle.transport
         if transport.is_closing() or transport.get_write_buffer_size() > DIRECT_BODY_BUFFER_LIMIT:
             return False
         transport.write(framed)

@@ -167,3 +167,15 @@ async def test_a_consumer_that_does_not_keep_up_is_left_to_its_task_with_nothing
     assert subscription._wakeup.is_set()
     assert [seq for seq, _ in subscription.take()] == [1]
     assert subscription.last == 0
+
+
+def test_the_direct_body_refuses_rather_than_guess_with_an_unknown_server_cycle() -> None:
+    from console.relay.http_ingest import DirectBody
+
+    direct = DirectBody()
+    assert not direct.write(b"x")  # no response yet
+
+    direct.cycle = object()  # type: ignore[assignment]  # not uvicorn's cycle as we know it
+    assert not direct.write(direct.frame(b"data"))
+    assert direct.cycle is None  # and it stops asking
+    assert direct.frame(b"data") == b"4\r\ndata\r\n"
