@@ -70,6 +70,9 @@ Send = Callable[[Message], Awaitable[None]]
 #: Rows read from the store per catch-up query.
 PAGE_SIZE: Final = 500
 MAX_API_LIMIT: Final = 5000
+#: ``GET /api/snapshot``: resolved alerts changed in this many hours are still included
+SNAPSHOT_HOURS: Final = 24
+MAX_SNAPSHOT_HOURS: Final = 24 * 31
 
 _JSON_HEADERS: Final = [(b"content-type", b"application/json")]
 _SSE_HEADERS: Final = (
@@ -121,6 +124,7 @@ class RelayApp:
                 Route("/metrics", self.metrics_text, methods=["GET"]),
                 Route("/events", self.event_stream, methods=["GET"]),
                 Route("/api/events", self.list_events, methods=["GET"]),
+                Route("/api/snapshot", self.snapshot, methods=["GET"]),
                 Route("/api/events/{seq:int}", self.event_detail, methods=["GET"]),
                 Route("/api/events/{seq:int}/state", self.change_state, methods=["POST"]),
                 Route("/api/session", self.open_session, methods=["POST"]),
@@ -373,6 +377,38 @@ class RelayApp:
             return self._store_unavailable()
         return JSONResponse(
             {"events": visible, "next_after": cursor, "last_seq": max(self.hub.last_seq, cursor)}
+        )
+
+    async def snapshot(self, request: Request) -> Response:
+        """``GET /api/snapshot?hours=24``: where a console or wall that starts empty begins,
+        instead of replaying the whole log — every open alert, the alerts opened or changed in
+        the last ``hours``, their ``link`` rows and the latest row of each device, filtered to
+        the caller; then it streams ``after = last_seq``. Apply ``devices``, ``links``, then
+        ``alerts`` as stream rows (each link row carries its alert's current state)."""
+        principal = await self._principal(request)
+        hours = _int_param(request, "hours", SNAPSHOT_HOURS)
+        if hours > MAX_SNAPSHOT_HOURS:
+            raise HTTPException(400, f"hours must be at most {MAX_SNAPSHOT_HOURS}")
+        since = utc_timestamp(time.time() - hours * 3600)
+        try:
+            snapshot = await self.store.snapshot(since)
+        except StoreUnavailable:
+            return self._store_unavailable()
+        alerts = [alert for alert in snapshot.alerts if principal.can_see(alert.sa_ids)]
+        visible = {alert.seq for alert in alerts}
+        return JSONResponse(
+            {
+                "last_seq": snapshot.last_seq,
+                "since": since,
+                "devices": [
+                    device.to_json()
+                    for device in snapshot.devices
+                    if principal.can_see(device.sa_ids)
+                ],
+                # a link row is visible with its alert (its own sa_ids span before and after)
+                "links": [link.to_json() for link in snapshot.links if link.alert_seq in visible],
+                "alerts": [alert.to_json() for alert in alerts],
+            }
         )
 
     async def _visible_alert(self, principal: Principal, seq: int) -> StoredEvent:

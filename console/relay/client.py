@@ -71,6 +71,22 @@ class EventPage:
     last_seq: int
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """``GET /api/snapshot``: open alerts, alerts active in the window, their links and the
+    latest row of each device; stream with ``after = last_seq`` once :meth:`rows` is applied."""
+
+    last_seq: int
+    devices: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows in the order to apply them, as if they came on the stream: devices, then
+        each alert's link rows (carrying its current state), then the alerts."""
+        return [*self.devices, *self.links, *self.alerts]
+
+
 @dataclass
 class Backoff:
     """Exponential backoff with full jitter: each delay is uniform in [0, min(cap, base·2ⁿ)]."""
@@ -200,6 +216,26 @@ class RelayClient:
         """One page of the log after ``after``, filtered to the session's scope."""
         body = await self._request("GET", "/api/events", params={"after": after, "limit": limit})
         return EventPage(body["events"], int(body["next_after"]), int(body["last_seq"]))
+
+    async def snapshot(self, hours: int | None = None) -> Snapshot | None:
+        """Where a consumer that starts empty begins (see :class:`Snapshot`); resolved alerts
+        changed in the last ``hours`` (the relay's default: 24) are included. None from a relay
+        that predates the snapshot: replay the log from the start instead."""
+        params = {} if hours is None else {"hours": hours}
+        try:
+            try:
+                body = await self._request("GET", "/api/snapshot", params=params)
+            except RelayAuthError:
+                if self._reauthenticate is None:
+                    raise
+                # as the stream does: no session yet (the relay was down) or it expired
+                self.token = await self._reauthenticate()
+                body = await self._request("GET", "/api/snapshot", params=params)
+        except RelayError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return Snapshot(int(body["last_seq"]), body["devices"], body["links"], body["alerts"])
 
     async def event(self, seq: int) -> dict[str, Any]:
         """One event with its alert and the alert's state history."""

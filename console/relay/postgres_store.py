@@ -36,6 +36,7 @@ import psycopg
 
 from console.relay.events import AppendResult, IncomingEvent
 from console.relay.store import (
+    DEVICE_KINDS_SQL,
     OPEN,
     RELAY_SOURCE,
     RESOLVED,
@@ -93,6 +94,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS relay_events_open_key ON relay_events (open_ke
     WHERE open_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS relay_events_alert_seq ON relay_events (alert_seq)
     WHERE alert_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS relay_events_device ON relay_events (device_id, seq)
+    WHERE kind IN ({device_kinds});
 CREATE TABLE IF NOT EXISTS relay_event_history (
     seq         BIGINT PRIMARY KEY,
     target_seq  BIGINT NOT NULL,
@@ -121,7 +124,7 @@ CREATE TABLE IF NOT EXISTS relay_cursors (
     value       TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
-"""
+""".replace("{device_kinds}", DEVICE_KINDS_SQL)
 
 _COLUMNS: Final = (
     "seq, source, kind, received_at, external_id, title, device_id, priority, dedupe_key, "

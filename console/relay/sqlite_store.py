@@ -49,6 +49,7 @@ from typing import Any, Final
 
 from console.relay.events import AppendResult, IncomingEvent
 from console.relay.store import (
+    DEVICE_KINDS_SQL,
     OPEN,
     RELAY_SOURCE,
     RESOLVED,
@@ -67,7 +68,8 @@ from console.relay.store import (
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+#: 2: the index of device rows (the snapshot's latest row per device)
+SCHEMA_VERSION: Final = 2
 #: Rows per read when catching up or tailing.
 PAGE_ROWS: Final = 1000
 
@@ -98,6 +100,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_open_key ON events (open_key)
     WHERE open_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_alert_seq ON events (alert_seq) WHERE alert_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_device ON events (device_id, seq)
+    WHERE kind IN ({device_kinds});
 CREATE TABLE IF NOT EXISTS event_history (
     seq         INTEGER PRIMARY KEY,  -- the state row's seq in events
     target_seq  INTEGER NOT NULL,
@@ -126,7 +130,7 @@ CREATE TABLE IF NOT EXISTS cursors (
     value       TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
-"""
+""".replace("{device_kinds}", DEVICE_KINDS_SQL)
 
 _EVENT_COLUMNS: Final = (
     "seq, source, kind, received_at, external_id, title, device_id, priority, dedupe_key, "

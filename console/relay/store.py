@@ -24,7 +24,7 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Protocol, TypeAlias
 
@@ -247,6 +247,33 @@ class CommitListener(Protocol):
         ...
 
 
+#: Kinds of the rows the pollers write about devices (their latest row per device is part of a
+#: :class:`Snapshot`).
+DEVICE_KINDS: Final = ("device.registered", "device.changed", "device.removed")
+#: ``DEVICE_KINDS`` as an SQL list (the stores' partial index and the snapshot's query must
+#: spell it the same for the index to serve the query)
+DEVICE_KINDS_SQL: Final = ", ".join(f"'{kind}'" for kind in DEVICE_KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Where a consumer that starts empty begins, instead of replaying the whole log.
+
+    ``last_seq`` was read first: everything committed after it reaches the consumer again on
+    the stream (``after = last_seq``), so rows read later and already newer than it converge
+    once applied in seq order. ``alerts``: the head row (current state) of every alert that is
+    open, or was opened or changed since ``since``. ``links``: the ``link`` state rows of those
+    alerts in seq order, each carrying the alert's *current* state as its snapshot, so applying
+    ``links`` then ``alerts`` gives each alert its state and its link names. ``devices``: the
+    latest device row of each device.
+    """
+
+    last_seq: int
+    alerts: list[StoredEvent]
+    links: list[StoredEvent]
+    devices: list[StoredEvent]
+
+
 class SqlLogReads:
     """The reads the SQL stores share, written once. A store names its tables by a prefix
     (``events``, ``event_history``, ``quarantine``, ``cursors``, ``sessions`` after it), its
@@ -300,6 +327,61 @@ class SqlLogReads:
             HistoryEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
             for r in rows
         ]
+
+    async def last_seq(self) -> int:
+        """The highest committed seq (0 for an empty log)."""
+        raise NotImplementedError
+
+    async def snapshot(self, since: str) -> Snapshot:
+        """What a consumer starting empty needs (see :class:`Snapshot`); ``since`` is a UTC
+        timestamp as :func:`utc_timestamp` writes them. Every query is served by an index or
+        reads only the rows received since ``since``, so the cost does not grow with the log."""
+        last = await self.last_seq()
+        before = await self._read(
+            self._sql(
+                "SELECT seq FROM {t}events WHERE received_at < {p} ORDER BY seq DESC LIMIT 1"
+            ),
+            (since,),
+        )
+        window = int(before[0][0]) if before else 0
+        # the alerts: open ones (open_key is set while open), heads received in the window,
+        # and alerts whose state changed in the window (a history row's seq is its state row's)
+        heads = (
+            "SELECT seq FROM {t}events WHERE open_key IS NOT NULL"
+            " UNION SELECT seq FROM {t}events"
+            " WHERE seq > {p} AND alert_seq IS NULL AND dedupe_key IS NOT NULL"
+            " UNION SELECT target_seq FROM {t}event_history WHERE seq > {p}"
+        )
+        alert_rows = await self._read(
+            self._sql(f"SELECT {{columns}} FROM {{t}}events WHERE seq IN ({heads}) ORDER BY seq"),
+            (window, window),
+        )
+        alerts = [self._row_event(row) for row in alert_rows]
+        current = {alert.seq: alert for alert in alerts}
+        link_rows = await self._read(
+            self._sql(
+                "SELECT {columns} FROM {t}events WHERE seq IN (SELECT seq FROM {t}event_history"
+                f" WHERE action = 'link' AND target_seq IN ({heads})) ORDER BY seq"
+            ),
+            (window, window),
+        )
+        links: list[StoredEvent] = []
+        for row in link_rows:
+            link = self._row_event(row)
+            alert = current.get(link.alert_seq)
+            if alert is None:  # an alert that appeared between the two reads: on the stream
+                continue
+            payload = {**link.payload, "alert": alert.to_json()}
+            links.append(replace(link, payload=payload, payload_text=None))
+        device_rows = await self._read(
+            self._sql(
+                "SELECT {columns} FROM {t}events WHERE seq IN (SELECT MAX(seq) FROM {t}events"
+                f" WHERE kind IN ({DEVICE_KINDS_SQL}) GROUP BY device_id) ORDER BY seq"
+            ),
+            (),
+        )
+        devices = [self._row_event(row) for row in device_rows]
+        return Snapshot(last, alerts, links, devices)
 
     async def quarantined(self, limit: int) -> list[QuarantineEntry]:
         """The most recent quarantined bodies, newest first."""
@@ -398,6 +480,11 @@ class EventStore(EventSink, CursorStore, Protocol):
 
     async def last_seq(self) -> int:
         """The highest committed seq (0 for an empty log)."""
+        ...
+
+    async def snapshot(self, since: str) -> Snapshot:
+        """Open alerts, alerts active since ``since``, their links and the latest row of each
+        device: where a consumer that starts empty begins (see :class:`Snapshot`)."""
         ...
 
     async def save_session(

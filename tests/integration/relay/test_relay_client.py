@@ -94,3 +94,38 @@ def test_stream_resumes_after_a_relay_restart_without_loss_or_duplicates(
 
     assert received == [*seqs, 3, 4, 5]
     assert restarted
+
+
+def test_snapshot_signs_in_first_and_is_none_from_a_relay_without_one(relay: RunningRelay) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from console.sandbox.serving import BackgroundServer
+
+    seq = relay.post_hook(notification()).json()["seq"]
+    relay.change(seq, relay.admin(), action="link", sa_ids=[1])
+
+    async def older_relay_events(_request: object) -> JSONResponse:
+        return JSONResponse({"events": [], "next_after": 0, "last_seq": 0})
+
+    older = BackgroundServer(Starlette(routes=[Route("/api/events", older_relay_events)])).start()
+
+    async def scenario() -> None:
+        async def sign_in() -> str:
+            return (await client.open_session("tech1", "secret")).token
+
+        # no token yet (the relay was down when the console started): it signs in first
+        async with RelayClient(relay.url, reauthenticate=sign_in) as client:
+            snapshot = await client.snapshot()
+            assert snapshot is not None and client.token is not None
+            assert [a["seq"] for a in snapshot.alerts] == [seq]
+            assert [row["kind"] for row in snapshot.rows()] == ["state", "alert"]
+            assert snapshot.last_seq == seq + 1
+        async with RelayClient(older.url, token="t") as client:
+            assert await client.snapshot() is None  # 404: the caller replays the log
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        older.stop()
