@@ -203,8 +203,10 @@ OdooFactory = Callable[[], Awaitable[OdooGateway]]
 class WallFeed(QObject):
     """Keeps a :class:`WallModel` current from the relay, and knows how fresh it is.
 
-    * the stream: history, then live; after any failure a jittered backoff and a resume from
-      the last seq held. Never gives up (an unattended wall has nobody to press Retry);
+    * the relay's snapshot (open alerts and the last day's, so a restart does not replay
+      months of history), then the stream, live; after any failure a jittered backoff and a
+      resume from the last seq held. Never gives up (an unattended wall has nobody to press
+      Retry). A relay without the snapshot is replayed from its first event;
     * every ``probe_seconds`` while live: ``GET /api/events?after=<last seq>&limit=1``; an
       empty answer proves the wall holds everything, which is what the data age measures;
     * every ``odoo_probe_seconds``: the user's SAs from Odoo (status, and the page list).
@@ -246,6 +248,7 @@ class WallFeed(QObject):
         self._odoo_factory = odoo
         self._backoff = backoff or Backoff(base=1.0, cap=60.0)
         self._live = False
+        self._started = False  # the snapshot is applied (or the relay has none)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stream_task: asyncio.Task[None] | None = None
         self._names: OrderedDict[str, tuple[str, str]] = OrderedDict()
@@ -296,6 +299,14 @@ class WallFeed(QObject):
             try:
                 if self.client is None:
                     self.client = await self._relay_factory()
+                if not self._started:
+                    snapshot = await self.client.snapshot()
+                    self._started = True
+                    if snapshot is not None:
+                        self.model.apply_all(snapshot.rows())
+                        # rows newer than its last seq come again on the stream, in order
+                        self.model.last_seq = snapshot.last_seq
+                        self.changed.emit()
                 async for message in self.client.stream(self.model.last_seq, reconnect=False):
                     if message.kind == "ready":
                         self._live = True

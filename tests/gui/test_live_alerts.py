@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -106,3 +107,47 @@ def test_relay_outage_is_reported_then_resumed_without_gaps(qtbot, tmp_path, qas
     assert pane.model.rowCount() == 2
     feed.stop()
     relay.stop()
+
+
+def test_a_console_starts_from_the_snapshot_not_the_whole_history(
+    qtbot, run_async, tmp_path, qasync_loop
+) -> None:
+    db = tmp_path / "relay.sqlite3"
+    relay = start_relay(db)
+    admin = RelayClient(relay.url, token=ADMIN_TOKEN)
+    try:
+        # last week: an outage that was dealt with (resolved), and noise on a device
+        old = post(relay.url, notification(title="Old outage", device="old-1"))
+        resolved = run_async(admin.change_state(old, "resolve"))["seq"]
+        # today: an alert still open, repeated, linked to an asset, then claimed
+        current = post(relay.url, notification(title="Disk failing", device="dev-1"))
+        post(relay.url, notification(title="Disk failing", device="dev-1"))
+        run_async(admin.change_state(current, "link", asset_id=3, asset_name="SRV-9"))
+        run_async(admin.change_state(current, "claim"))
+        last = run_async(admin.events(after=0, limit=1)).last_seq
+        with sqlite3.connect(db) as conn:  # age last week's rows
+            conn.execute(
+                "UPDATE events SET received_at = ?, last_seen = ? WHERE seq <= ?",
+                ("2026-01-05T09:00:00.000Z", "2026-01-05T09:00:00.000Z", resolved),
+            )
+            conn.execute("UPDATE event_history SET at = ? WHERE seq <= ?", ("2026-01-05", resolved))
+
+        pane = alerts.make_pane()
+        qtbot.addWidget(pane)
+        feed = alerts.AlertFeed(pane, RelayClient(relay.url, token=ADMIN_TOKEN), None)
+        feed.start()
+        qtbot.waitUntil(feed.is_live, timeout=10_000)
+        pane.model.flush()
+
+        # the open alert with its current state, count and link; not last week's
+        [row] = rows(feed)
+        assert (row["seq"], row["state"], row["count"]) == (current, "claimed", 2)
+        assert row["asset_name"] == "SRV-9"
+        assert feed.last_seq == last  # the stream went on from the snapshot's last seq
+        later = post(relay.url, notification(title="After the start", device="dev-2"))
+        qtbot.waitUntil(lambda: pane.model.row_of(later) is not None, timeout=5000)
+        assert pane.model.row_of(old) is None
+        feed.stop()
+    finally:
+        run_async(admin.aclose())
+        relay.stop()

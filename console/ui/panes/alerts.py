@@ -159,7 +159,9 @@ def alert_rows(message: StreamMessage) -> list[Row]:
 
 
 class AlertFeed(QObject):
-    """Feeds the Alerts pane from the relay: history then live, resuming after disconnects.
+    """Feeds the Alerts pane from the relay: a snapshot (open alerts, the last day's, their
+    links, the latest facts of each device) then live, resuming after disconnects. A relay
+    that has no snapshot is replayed from its first event.
 
     Also resolves device ids to asset hostnames and clients (one Odoo RPC per batch) and raises
     a tray notification for new Critical alerts unless muted.
@@ -186,6 +188,8 @@ class AlertFeed(QObject):
         self.gateway = gateway
         self.last_seq = 0
         self.last_event_at: datetime | None = None
+        #: the snapshot was applied (or the relay has none): the stream goes on from last_seq
+        self._started = False
         self._task: asyncio.Task[None] | None = None
         self._device_names: dict[str, tuple[str, str]] = {}
         self._unresolved: set[str] = set()
@@ -224,6 +228,8 @@ class AlertFeed(QObject):
         resume from the last seq seen, so nothing is missed and nothing is applied twice."""
         while True:
             try:
+                if not self._started:
+                    await self._load_snapshot()
                 async for message in self.client.stream(self.last_seq, reconnect=False):
                     self._apply(message)
                 reason = "the relay closed the stream"
@@ -238,6 +244,17 @@ class AlertFeed(QObject):
             self._live = False
             self.relayStateChanged.emit(False, f"Relay unreachable ({reason}); reconnecting…")
             await asyncio.sleep(self.client.backoff.next_delay())
+
+    async def _load_snapshot(self) -> None:
+        """Start from the relay's snapshot instead of its whole history (months of events
+        on a busy relay); what happens meanwhile comes on the stream after its last seq."""
+        snapshot = await self.client.snapshot()
+        self._started = True
+        if snapshot is None:
+            return  # an older relay: the stream replays everything from seq 0
+        for row in snapshot.rows():
+            self._apply(StreamMessage(None, str(row.get("kind") or ""), row))
+        self.last_seq = max(self.last_seq, snapshot.last_seq)
 
     def _apply(self, message: StreamMessage) -> None:
         if message.kind == "ready":
