@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import shiboken6
 
 from console.relay.app import create_app
 from console.relay.client import RelayClient
@@ -151,3 +152,18 @@ def test_a_console_starts_from_the_snapshot_not_the_whole_history(
     finally:
         run_async(admin.aclose())
         relay.stop()
+
+
+def test_a_feed_whose_pane_is_destroyed_first_stops_quietly(qtbot, relay, qasync_loop) -> None:
+    pane = alerts.make_pane()
+    feed = alerts.AlertFeed(pane, RelayClient(relay.url, token=ADMIN_TOKEN), None, parent=pane)
+    with qtbot.waitSignal(feed.relayStateChanged, timeout=10_000):
+        feed.start()
+    task = feed._task
+    assert task is not None
+
+    shiboken6.delete(pane)  # the window went away without stopping the feed (the feed with it)
+
+    qtbot.waitUntil(task.done, timeout=5000)  # the stream stopped: nothing touches the model
+    assert task.cancelled()
+    feed.stop()  # and a late stop() is harmless

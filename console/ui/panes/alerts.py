@@ -17,6 +17,7 @@ from html import escape
 from typing import Any, TypeVar
 
 import httpx
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QDialog
@@ -202,6 +203,8 @@ class AlertFeed(QObject):
         #: latest ``device.*`` event payload per device id (lower case): hostname, serial and
         #: Pulseway organization/group, which the link dialog's suggestions start from
         self._device_events: dict[str, Mapping[str, Any]] = {}
+        # a pane closed without stop(): nothing may touch its model afterwards
+        pane.destroyed.connect(lambda *_: self._cancel_tasks())
 
     def device_facts(self, device_id: str | None) -> Mapping[str, Any] | None:
         """What the last Pulseway device event said about ``device_id`` (None if none seen)."""
@@ -216,10 +219,14 @@ class AlertFeed(QObject):
             self._task = asyncio.ensure_future(self._run())
 
     def stop(self) -> None:
+        self._cancel_tasks()
+        if shiboken6.isValid(self._resolve_timer):  # not when the pane was destroyed first
+            self._resolve_timer.stop()
+
+    def _cancel_tasks(self) -> None:
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        self._resolve_timer.stop()
         for lookup in list(self._lookups):
             lookup.cancel()
 
@@ -313,6 +320,8 @@ class AlertFeed(QObject):
             log.info("could not resolve device names: %s", exc)
             return
         model = self.pane.model
+        if not shiboken6.isValid(model):
+            return  # the pane closed while Odoo answered
         for asset in assets:
             client = asset[ClientAsset.PARTNER][1] if asset.get(ClientAsset.PARTNER) else ""
             names = (str(asset[ClientAsset.NAME]), str(client))
