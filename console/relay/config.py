@@ -436,12 +436,26 @@ def _parse(key: str, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: invalid value {raw!r}") from None
 
 
+def _postgres_driver_installed() -> bool:
+    try:
+        import psycopg  # noqa: F401  (only to know it is there)
+    except ImportError:
+        return False
+    return True
+
+
 def validate(config: RelayConfig) -> None:
     """Refuse settings the relay cannot run with, saying what to change."""
     if config.store not in ("sqlite", "postgres"):
         raise ConfigError(f"store must be 'sqlite' or 'postgres', not {config.store!r}")
     if config.store == "postgres" and not config.postgres_dsn:
         raise ConfigError("store = 'postgres' needs postgres_dsn (or PSA_RELAY_POSTGRES_DSN)")
+    if config.store == "postgres" and not _postgres_driver_installed():
+        raise ConfigError(
+            "store = 'postgres' needs the PostgreSQL driver (psycopg), which this installation "
+            "lacks: install the wheel with its postgres extra, e.g. "
+            "pip install 'psa-console[postgres]' (the PyInstaller bundle has none)"
+        )
     if not config.hook_secret:
         raise ConfigError(
             "PSA_RELAY_HOOK_SECRET is not set: the relay cannot verify Pulseway's "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,16 @@ def test_invalid_value_names_its_source(tmp_path: Path) -> None:
 def test_postgres_store_needs_a_dsn(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="postgres_dsn"):
         load_config(_write(tmp_path, '[relay]\nstore = "postgres"\n'), SECRETS, use_keyring=False)
+
+
+def test_postgres_store_without_the_driver_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as in the bundle: import fails
+    text = '[relay]\nstore = "postgres"\npostgres_dsn = "host=db dbname=psa"\n'
+
+    with pytest.raises(ConfigError, match=r"psa-console\[postgres\]"):
+        load_config(_write(tmp_path, text), SECRETS, use_keyring=False)
 
 
 def test_described_settings_never_show_secrets(tmp_path: Path) -> None:
