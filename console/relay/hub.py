@@ -36,24 +36,47 @@ from console.relay.store import EncodedEvent, StoredEvent
 RESYNC_EVENT: Final = "resync"
 
 
+_quote = json.encoder.encode_basestring  # a str as JSON, non-ASCII kept (ensure_ascii=False)
+
+
+def _text_or_null(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _int_or_null(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
 def sse_frame(event: StoredEvent) -> bytes:
     """``id: seq`` / ``event: kind`` / ``data: JSON`` as one Server-Sent Events message.
 
-    With the payload's stored JSON text at hand it is spliced in as is (valid JSON: it was
-    parsed before it was stored) instead of being encoded again; line breaks between its
+    ``data`` is exactly ``json.dumps(event.to_json(), separators=(",", ":"),
+    ensure_ascii=False)`` (a property test holds it to that), written field by field: three
+    times cheaper, and one relay builds a frame for every event it stores while consoles
+    stream. With the payload's stored JSON text at hand it is spliced in as is (valid JSON: it
+    was parsed before it was stored) instead of being encoded again; line breaks between its
     tokens become spaces, as an SSE ``data:`` line may not contain one (inside JSON strings
     they are always escaped).
     """
-    document = event.to_json()
     text = event.payload_text
     if text is None:
-        data = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-    else:
-        del document["payload"]  # the last key: the text goes where it was
-        if "\n" in text or "\r" in text:
-            text = text.replace("\r", " ").replace("\n", " ")
-        head = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-        data = f'{head[:-1]},"payload":{text}}}'
+        text = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
+    elif "\n" in text or "\r" in text:
+        text = text.replace("\r", " ").replace("\n", " ")
+    data = (
+        f'{{"seq":{event.seq},"source":{_quote(event.source)},"kind":{_quote(event.kind)},'
+        f'"received_at":{_quote(event.received_at)},"external_id":{_quote(event.external_id)},'
+        f'"title":{_quote(event.title)},"device_id":{_text_or_null(event.device_id)},'
+        f'"priority":{_text_or_null(event.priority)},'
+        f'"dedupe_key":{_text_or_null(event.dedupe_key)},'
+        f'"sa_ids":[{",".join(map(str, event.sa_ids))}],"state":{_quote(event.state)},'
+        f'"count":{event.count},"last_seen":{_quote(event.last_seen)},'
+        f'"alert_seq":{event.alert_seq},"repeat":{"true" if event.is_repeat else "false"},'
+        f'"claimed_by":{_text_or_null(event.claimed_by)},'
+        f'"snoozed_until":{_text_or_null(event.snoozed_until)},'
+        f'"asset_id":{_int_or_null(event.asset_id)},'
+        f'"partner_id":{_int_or_null(event.partner_id)},"payload":{text}}}'
+    )
     return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
 
 
