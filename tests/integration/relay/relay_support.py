@@ -23,9 +23,11 @@ from typing import Any
 
 import httpx
 
+from console.domain.alerts import alert_dedupe_key
 from console.relay.app import RelayApp
 from console.relay.client import SseParser
 from console.relay.config import RelayConfig
+from console.relay.events import IncomingEvent
 from console.relay.serving import BackgroundRelay
 from console.relay.sessions import Principal
 from tests.sessions_support import StaticAuthority as StaticAuthority  # for the relay tests
@@ -62,6 +64,22 @@ def notification(
     }
     body.update(extra)
     return body
+
+
+def incoming_alert(
+    external_id: str, title: str = "Low disk space", device: str = "dev-1"
+) -> IncomingEvent:
+    """A Pulseway alert as the webhook hands it to a store (for store-level tests)."""
+    return IncomingEvent(
+        source="pulseway",
+        kind="alert",
+        external_id=external_id,
+        title=title,
+        device_id=device,
+        priority="Critical",
+        dedupe_key=alert_dedupe_key("pulseway", device, title),
+        payload={"Id": external_id},
+    )
 
 
 TECHNICIAN_SA_1 = Principal("tech1", 7, "Tech One", (1,), ("technician",), sees_unmatched=False)

@@ -13,9 +13,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from relay_support import RunningRelay, SseReader, notification
+from relay_support import RunningRelay, SseReader, incoming_alert, notification
 
-from console.relay.events import IncomingEvent
 from console.relay.postgres_store import PostgresEventStore
 from console.relay.store import StateChange, StoredEvent
 
@@ -26,21 +25,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _event(external_id: str, title: str = "Low disk space", device: str = "dev-1") -> IncomingEvent:
-    from console.domain.alerts import alert_dedupe_key
-
-    return IncomingEvent(
-        source="pulseway",
-        kind="alert",
-        external_id=external_id,
-        title=title,
-        device_id=device,
-        priority="Critical",
-        dedupe_key=alert_dedupe_key("pulseway", device, title),
-        payload={"Id": external_id},
-    )
 
 
 class Collector:
@@ -72,10 +56,10 @@ def test_append_duplicate_and_repeat_follow_the_same_rules_as_sqlite(dsn: str) -
         store = PostgresEventStore(dsn)
         await store.start()
         try:
-            first = await store.append(_event("1"))
-            again = await store.append(_event("1"))
-            repeat = await store.append(_event("2"))
-            other = await store.append(_event("3", title="CPU high"))
+            first = await store.append(incoming_alert("1"))
+            again = await store.append(incoming_alert("1"))
+            repeat = await store.append(incoming_alert("2"))
+            other = await store.append(incoming_alert("3", title="CPU high"))
             assert (first.seq, first.duplicate) == (1, False)
             assert (again.seq, again.duplicate) == (1, True)
             assert repeat.seq == 2 and other.seq == 3
@@ -94,7 +78,7 @@ def test_state_changes_history_quarantine_cursors_and_sessions(dsn: str) -> None
         store = PostgresEventStore(dsn)
         await store.start()
         try:
-            seq = (await store.append(_event("10"))).seq
+            seq = (await store.append(incoming_alert("10"))).seq
             state = await store.change_state(seq, StateChange("claim", actor="tech1", sa=1))
             assert state.kind == "state" and state.payload["alert"]["claimed_by"] == "tech1"
             await store.change_state(seq, StateChange("resolve", actor="tech1", sa=1))
@@ -103,7 +87,7 @@ def test_state_changes_history_quarantine_cursors_and_sessions(dsn: str) -> None
                 ("claim", "tech1", 1),
                 ("resolve", "tech1", 1),
             ]
-            reopened = await store.append(_event("11"))  # resolved: a new alert opens
+            reopened = await store.append(incoming_alert("11"))  # resolved: a new alert opens
             assert (await store.get(reopened.seq)).alert_seq == reopened.seq
             quarantine_id = await store.quarantine("pulseway", b"\xff{", "bad", {"a": "b"}, 0.0)
             [entry] = await store.quarantined(5)
@@ -130,7 +114,7 @@ def test_two_instances_publish_one_gapless_order_to_every_listener(dsn: str) -> 
         second.add_commit_listener(heard_second)
         try:
             await asyncio.gather(*(
-                (first if n % 2 else second).append(_event(str(n), title=f"t{n}"))
+                (first if n % 2 else second).append(incoming_alert(str(n), title=f"t{n}"))
                 for n in range(200)
             ))  # fmt: skip
             await _wait_for(heard_first, 200)

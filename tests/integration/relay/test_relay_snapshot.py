@@ -10,25 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from relay_support import RunningRelay, SseReader, notification
+from relay_support import RunningRelay, SseReader, incoming_alert, notification
 
-from console.domain.alerts import alert_dedupe_key
 from console.relay.events import IncomingEvent
 from console.relay.sqlite_store import SqliteEventStore
 from console.relay.store import EventStore, StateChange, utc_timestamp
-
-
-def _alert(external_id: str, title: str, device: str) -> IncomingEvent:
-    return IncomingEvent(
-        source="pulseway",
-        kind="alert",
-        external_id=external_id,
-        title=title,
-        device_id=device,
-        priority="Critical",
-        dedupe_key=alert_dedupe_key("pulseway", device, title),
-        payload={"Id": external_id},
-    )
 
 
 def _device(kind: str, device: str, stamp: int, hostname: str) -> IncomingEvent:
@@ -48,11 +34,11 @@ async def _snapshot_scenario(store: EventStore) -> None:
         await store.append(_device("device.registered", "dev-1", 1, "SRV-1"))
         await store.append(_device("device.registered", "dev-2", 1, "SRV-2"))
         await store.append(_device("device.changed", "dev-1", 2, "SRV-1B"))
-        open_seq = (await store.append(_alert("1", "Low disk", "dev-1"))).seq
-        await store.append(_alert("2", "Low disk", "dev-1"))  # a repeat: count 2
-        resolved_seq = (await store.append(_alert("3", "CPU high", "dev-2"))).seq
+        open_seq = (await store.append(incoming_alert("1", "Low disk", "dev-1"))).seq
+        await store.append(incoming_alert("2", "Low disk", "dev-1"))  # a repeat: count 2
+        resolved_seq = (await store.append(incoming_alert("3", "CPU high", "dev-2"))).seq
         await store.change_state(resolved_seq, StateChange("resolve", actor="tech1"))
-        linked_seq = (await store.append(_alert("4", "Ping lost", "dev-2"))).seq
+        linked_seq = (await store.append(incoming_alert("4", "Ping lost", "dev-2"))).seq
         link_args = {"asset_id": 5, "asset_name": "SRV-2"}
         await store.change_state(linked_seq, StateChange("link", actor="tech1", args=link_args))
         await store.change_state(linked_seq, StateChange("claim", actor="tech1"))
