@@ -16,7 +16,10 @@ a fresh database (a subprocess started with ``psa relay``, as in production):
 The load generator is ``wrk`` (Debian package) with a Lua script that sends pre-signed
 bodies, or a Python asyncio generator when ``wrk`` is missing (it then shares the CPU with the
 relay and reports lower figures; the output says which was used). After each relay run the
-database is opened and the number of stored events compared with the 2xx count.
+database is opened and the number of stored events compared with the 2xx count. Each row
+also says what the run cost: the relay's CPU (all its processes, from /proc) per request, the
+SSE consumers' process as a share of one core, and how busy the machine's CPUs were (from
+/proc/stat) — a fan-out cost measured on a saturated machine is CPU taken from ingest.
 
 Scenarios 1 and 2 run ``--repeat`` times, interleaved (1, 2, 1, 2, …): the shared VM's speed
 drifts by ±20 % within minutes, so the fan-out cost is computed per adjacent pair and the
@@ -101,6 +104,12 @@ class Result:
     errors: int
     stored: int | None = None
     acked: int | None = None
+    #: relay CPU (all its processes, user + system) per request, µs
+    relay_us: float | None = None
+    #: CPU of the SSE consumers' process over the run, as a share of one core
+    consumers_core: float | None = None
+    #: the machine's CPUs busy over the run (all processes), share of all cores
+    busy: float | None = None
 
     @property
     def rate(self) -> float:
@@ -137,6 +146,39 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def process_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` so far (0 for one that is gone)."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far, from /proc/stat (0, 0 where unreadable)."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0, 0
+    values = [int(v) for v in first]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (the relay's supervisor and its workers)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *(int(child) for child in children)]
 
 
 # -- the relay under test ------------------------------------------------------------------
@@ -407,7 +449,20 @@ def relay_scenario(
         warm_args = argparse.Namespace(**{**vars(args), "duration": 1, "verbose": False})
         warm_result = measure(relay.url, warm, warm_args, run_dir, "warm-up")
         readers = Consumers(relay.url, consumers) if consumers else None
+        relay_pids = process_tree(relay.proc.pid)
+        reader_pids = [readers.proc.pid] if readers is not None else []
+        relay_cpu, reader_cpu = process_cpu(relay_pids), process_cpu(reader_pids)
+        busy_before, total_before = machine_ticks()
+        started = time.monotonic()
         result = measure(relay.url, bodies, args, run_dir, name)
+        wall = time.monotonic() - started
+        busy_after, total_after = machine_ticks()
+        if result.requests:
+            result.relay_us = (process_cpu(relay_pids) - relay_cpu) / result.requests * 1e6
+        if readers is not None and wall > 0:
+            result.consumers_core = (process_cpu(reader_pids) - reader_cpu) / wall
+        if total_after > total_before:
+            result.busy = (busy_after - busy_before) / (total_after - total_before)
         if readers is not None:
             low, high = readers.finish()
             print(f"  {name}: SSE consumers' last seq min {low}, max {high}")
@@ -463,15 +518,19 @@ def main() -> int:
     print()
     print(
         "| scenario | tool | requests | req/s | p50 ms | p99 ms | non-2xx | socket errors "
-        "| acked (incl. warm-up) | rows stored |"
+        "| acked (incl. warm-up) | rows stored | relay CPU µs/req | consumers' CPU | CPUs busy |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         acked = "" if r.acked is None else str(r.acked)
         stored = "" if r.stored is None else str(r.stored)
+        relay_us = "" if r.relay_us is None else f"{r.relay_us:.0f}"
+        readers = "" if r.consumers_core is None else f"{r.consumers_core:.0%} of a core"
+        busy = "" if r.busy is None else f"{r.busy:.0%}"
         print(
             f"| {r.name} | {r.tool} | {r.requests} | {r.rate:,.0f} | {r.p50_ms:.2f} | "
-            f"{r.p99_ms:.2f} | {r.non_2xx} | {r.errors} | {acked} | {stored} |"
+            f"{r.p99_ms:.2f} | {r.non_2xx} | {r.errors} | {acked} | {stored} | {relay_us} "
+            f"| {readers} | {busy} |"
         )
     alone = [r for r in results if r.name.startswith("relay") and "SSE" not in r.name]
     fanned = [r for r in results if "SSE" in r.name]
