@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,12 +32,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.relay_ingest import ADMIN_TOKEN, RelayProcess  # noqa: E402
 from console.domain.alerts import alert_dedupe_key  # noqa: E402
 from console.relay.events import IncomingEvent  # noqa: E402
 from console.relay.sqlite_store import SqliteEventStore  # noqa: E402
 from console.relay.store import StateChange, utc_timestamp  # noqa: E402
 
-ADMIN_TOKEN = "bench-admin-token"
 CHUNK = 2000
 
 
@@ -109,27 +106,6 @@ def build_store(path: Path, alerts: int, resolved: float, today: int) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
-def start_relay(workdir: Path, db: Path) -> tuple[subprocess.Popen[str], str]:
-    env = dict(os.environ)
-    env.update(
-        PSA_RELAY_HOOK_SECRET="0" * 64,
-        PSA_RELAY_ADMIN_TOKEN=ADMIN_TOKEN,
-        PSA_RELAY_LOG_LEVEL="warning",
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    config = workdir / "relay.toml"
-    config.touch()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "relay", "--port", "0", "--db", str(db),
-         "--config", str(config)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    line = proc.stdout.readline() if proc.stdout else ""
-    if not line:
-        raise RuntimeError("relay did not start")
-    return proc, json.loads(line)["url"]
-
-
 async def time_start(url: str, mode: str) -> tuple[float, int]:
     from console.relay.client import RelayClient
     from console.ui.panes import alerts
@@ -175,7 +151,8 @@ def main() -> int:
         print(f"log: {rows:,} rows ({args.alerts:,} alerts three days old, "
               f"{args.resolved:.0%} resolved; {args.today} today) "
               f"built in {time.perf_counter() - began:.1f} s")  # fmt: skip
-        proc, url = start_relay(workdir, db)
+        relay = RelayProcess(workdir, workers=1)  # on the store just built (relay.sqlite3)
+        url = relay.url
         app = QApplication.instance() or QApplication(sys.argv[:1])
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
@@ -185,8 +162,7 @@ def main() -> int:
                 print(f"{mode:>8}: start -> live with every row in the model {elapsed:6.2f} s, "
                       f"{shown:,} alert rows")  # fmt: skip
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+            relay.stop()
     sys.stdout.flush()
     os._exit(0)
 
