@@ -117,7 +117,7 @@ def test_a_console_starts_from_the_snapshot_not_the_whole_history(
     relay = start_relay(db)
     admin = RelayClient(relay.url, token=ADMIN_TOKEN)
     try:
-        # last week: an outage that was dealt with (resolved), and noise on a device
+        # last week: an outage that was dealt with (resolved)
         old = post(relay.url, notification(title="Old outage", device="old-1"))
         resolved = run_async(admin.change_state(old, "resolve"))["seq"]
         # today: an alert still open, repeated, linked to an asset, then claimed

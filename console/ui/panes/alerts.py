@@ -261,7 +261,7 @@ class AlertFeed(QObject):
             return  # an older relay: the stream replays everything from seq 0
         for row in snapshot.rows():
             self._apply(StreamMessage(None, str(row.get("kind") or ""), row))
-        self.last_seq = max(self.last_seq, snapshot.last_seq)
+        self.last_seq = snapshot.last_seq  # rows newer than it come again on the stream
 
     def _apply(self, message: StreamMessage) -> None:
         if message.kind == "ready":
