@@ -16,7 +16,14 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    MutableMapping,
+    MutableSequence,
+)
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
@@ -56,6 +63,7 @@ from console.relay.store import (
     UnknownEvent,
     utc_timestamp,
 )
+from console.relay.stream_handoff import StreamHandoff
 
 if TYPE_CHECKING:
     from console.relay.rules_worker import RulesWorker
@@ -105,7 +113,7 @@ class RelayApp:
         )
         self.sessions = SessionTokens(store, config.session_ttl_seconds)
         self.metrics = RelayMetrics(
-            consumers=lambda: self.hub.consumers,
+            consumers=lambda: self.consumers,
             store_available=lambda: store.unavailable_reason is None,
             last_seq=lambda: self.hub.last_seq,
             jobs_running=lambda: self._jobs_running,
@@ -118,6 +126,14 @@ class RelayApp:
         self._jobs_running = False
         #: the rules worker (T010/T011) and the unmatched queue it keeps; None without Odoo
         self.rules = rules
+        #: which process this is: "relay" (the only one), "ingest" (one of several workers)
+        #: or "stream" (the worker that serves every event stream); the ``ready`` message
+        #: of ``GET /events`` says it
+        self.role = "relay"
+        #: set in an ingest worker when a stream worker runs: ``GET /events`` goes there
+        self.stream_handoff: StreamHandoff | None = None
+        #: consumers of every process of this relay (``psa relay --workers N``), or None
+        self._consumer_counts: MutableSequence[int] | None = None
         self._rest = Starlette(
             routes=[
                 Route("/healthz", self.healthz, methods=["GET"]),
@@ -198,6 +214,25 @@ class RelayApp:
     def begin_shutdown(self) -> None:
         """End every event stream, so the server's graceful shutdown only waits for requests."""
         self.hub.close()
+
+    @property
+    def consumers(self) -> int:
+        """Connected event-stream consumers: of the whole relay when its processes share
+        their counts (:meth:`share_consumer_counts`), else of this process."""
+        counts = self._consumer_counts
+        return self.hub.consumers if counts is None else sum(counts)
+
+    def share_consumer_counts(self, counts: MutableSequence[int], slot: int) -> None:
+        """Keep this process's number of consumers in ``counts[slot]`` (shared memory of
+        ``psa relay --workers N``), and report the sum: with a stream worker the process that
+        answers ``/healthz`` has none of its own."""
+        self._consumer_counts = counts
+
+        def publish(count: int) -> None:
+            counts[slot] = count
+
+        self.hub.on_consumers = publish
+        publish(self.hub.consumers)
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -294,7 +329,7 @@ class RelayApp:
             "status": "ok" if reason is None else "unavailable",
             "store": reason or "ok",
             "last_seq": self.hub.last_seq,
-            "consumers": self.hub.consumers,
+            "consumers": self.consumers,
             # pollers and rules worker: "running" here, "standby" while another relay on the
             # shared store leads, "none" when this relay has none configured
             "jobs": "none"
@@ -623,7 +658,7 @@ class RelayApp:
                     continue
                 if not ready:
                     ready = True
-                    yield control_frame("ready", {"seq": last})
+                    yield control_frame("ready", {"seq": last, "worker": self.role})
                 # Live: frames as the hub queues them, until shutdown, overflow or a gap.
                 while not subscription.gap:
                     if direct is not None and not subscription.pending:

@@ -6,9 +6,10 @@ Exit codes: 0 after a clean shutdown, 1 if it could not start, 2 for configurati
 
 With ``workers > 1`` this process binds the socket and supervises that many worker processes
 serving it (the kernel spreads connections over them); they share the store, which then
-serializes their write batches with a lock and tails the log for the stream. One Python
-process handles 5,000–6,500 durable webhooks/s on this hardware; bench/RESULTS.md, "Relay
-ingest", has what two give and why it is not more.
+serializes their write batches with a lock. One more process, the stream worker, serves every
+event stream: the workers hand it each ``GET /events`` connection (``stream_worker = false``
+turns that off; :mod:`console.relay.stream_handoff` says why). bench/RESULTS.md, "Relay
+ingest", has what one and two workers give on two cores.
 
 The Pulseway device poller and the RocketCyber incident poller run as background jobs when
 their ``url`` is configured, and the Odoo partner watch (new companies → pending Pulseway push
@@ -27,9 +28,11 @@ import multiprocessing.connection
 import multiprocessing.queues
 import os
 import queue
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -40,6 +43,7 @@ from typing import Any
 from console.relay.app import create_app
 from console.relay.config import BackgroundTask, ConfigError, RelayConfig, describe, load_config
 from console.relay.serving import RelayServer, bind_socket, socket_url
+from console.relay.stream_handoff import StreamHandoff
 
 _log = logging.getLogger("console.relay")
 
@@ -178,10 +182,16 @@ def _worker_main(
     sock: socket.socket,
     index: int,
     ready: multiprocessing.queues.Queue[int],
+    stream_socket: Path | None = None,
+    consumer_counts: Any = None,
 ) -> None:
-    """Body of a worker process: serve the shared socket until told to stop."""
+    """Body of a worker process: serve the shared socket until told to stop.
+
+    ``index`` ``config.workers`` is the stream worker: it listens on ``stream_socket`` only
+    and serves the event streams the other workers hand it."""
     _configure_logging(config.log_level)
     _exit_with_parent()
+    streams_only = index == config.workers
     # Pollers and the rules worker run in worker 0 only (one consumer of the log).
     config = (
         with_pollers(config)
@@ -189,10 +199,18 @@ def _worker_main(
         else replace(config, background=[], rules=replace(config.rules, enabled=False))
     )
     relay = create_app(config)
+    relay.role = "stream" if streams_only else "ingest"
+    if consumer_counts is not None:
+        relay.share_consumer_counts(consumer_counts, index)
+    if stream_socket is not None and not streams_only:
+        relay.stream_handoff = StreamHandoff(stream_socket)
     server = RelayServer(
-        relay, log_level=_uvicorn_log_level(config), on_ready=lambda: ready.put(index)
+        relay,
+        log_level=_uvicorn_log_level(config),
+        on_ready=lambda: ready.put(index),
+        stream_socket=stream_socket if streams_only else None,
     )
-    server.run(sockets=[sock])
+    server.run(sockets=[] if streams_only else [sock])
     sys.exit(0 if server.started else 1)
 
 
@@ -222,12 +240,34 @@ class _Supervisor:
         self.ready: multiprocessing.queues.Queue[int] = self.context.Queue()
         self.workers: dict[int, tuple[Any, float]] = {}
         self.stopping = False
+        #: the stream worker's hand-over socket, in a directory only this user can enter
+        self.private_dir: Path | None = None
+        self.stream_socket: Path | None = None
+        if config.stream_worker:
+            self.private_dir = Path(tempfile.mkdtemp(prefix="psa-relay-"))
+            self.stream_socket = self.private_dir / "streams.sock"
+        #: each process's number of stream consumers, for /healthz and /metrics in all of them
+        self.consumer_counts = self.context.Array("q", len(self.indexes), lock=False)
+
+    @property
+    def indexes(self) -> range:
+        """Worker indexes: the ingest workers, then the stream worker if there is one."""
+        return range(self.config.workers + (1 if self.stream_socket is not None else 0))
 
     def spawn(self, index: int) -> None:
+        name = "stream" if index == self.config.workers else f"worker-{index}"
+        self.consumer_counts[index] = 0  # a restarted worker's consumers are gone
         process = self.context.Process(
             target=_worker_main,
-            args=(self.config, self.sock, index, self.ready),
-            name=f"psa-relay-worker-{index}",
+            args=(
+                self.config,
+                self.sock,
+                index,
+                self.ready,
+                self.stream_socket,
+                self.consumer_counts,
+            ),
+            name=f"psa-relay-{name}",
         )
         process.start()
         self.workers[index] = (process, time.monotonic())
@@ -277,7 +317,7 @@ def _supervise(config: RelayConfig, sock: socket.socket, ready_line: str) -> int
     supervisor = _Supervisor(config, sock)
     previous = {sig: signal.signal(sig, supervisor.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for index in range(config.workers):
+        for index in supervisor.indexes:
             supervisor.spawn(index)
         if not supervisor.wait_ready(timeout=60):
             if not supervisor.stopping:
@@ -291,3 +331,5 @@ def _supervise(config: RelayConfig, sock: socket.socket, ready_line: str) -> int
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if supervisor.private_dir is not None:
+            shutil.rmtree(supervisor.private_dir, ignore_errors=True)

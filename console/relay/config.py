@@ -164,6 +164,9 @@ class RelayConfig:
     consumer_queue_limit: int = 10_000
     stream_flush_seconds: float = 0.025
     workers: int = 1
+    #: with several workers, one more process serves every event stream
+    #: (console/relay/stream_handoff.py); false: each worker streams to its own consumers
+    stream_worker: bool = True
     log_level: str = "info"
     background: list[BackgroundTask] = field(default_factory=list, repr=False)
 
@@ -184,6 +187,7 @@ _RELAY_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
     "consumer_queue_limit": int,
     "stream_flush_seconds": float,
     "workers": int,
+    "stream_worker": lambda v: _boolean(v),
     "log_level": lambda v: str(v).lower(),
 }
 _ODOO_KEYS: Final[tuple[str, ...]] = ("url", "db", "user")
@@ -427,6 +431,14 @@ def _rules_settings(
             )
         priority_map = {str(k).strip().lower(): str(v).strip() for k, v in priority_map.items()}
     return RulesSettings(enabled=enabled, team_xmlid=team_xmlid.strip(), priority_map=priority_map)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    raise ValueError(f"expected true or false, not {value!r}")
 
 
 def _parse(key: str, raw: Any, where: str) -> Any:

@@ -43,10 +43,12 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from console.relay.ingest import HOOK_PATH, INTERNAL_ERROR, Answer, WebhookIngest
+from console.relay.stream_handoff import StreamHandoff
 
 _log = logging.getLogger(__name__)
 
 _HOOK_PATH: Final = HOOK_PATH.encode()
+_EVENTS_PATH: Final = b"/events"
 #: Pipelined requests waiting for their answers before this connection stops being read.
 MAX_PIPELINE: Final = 64
 _STATUS_LINES: Final = {
@@ -154,6 +156,9 @@ class RelayHttpProtocol(asyncio.Protocol):
         if not isinstance(ingest, WebhookIngest):
             raise TypeError("RelayHttpProtocol serves a RelayApp (config.app.ingest)")
         self._ingest = ingest
+        #: where ``GET /events`` connections go when a stream worker runs (stream_handoff.py)
+        handoff = getattr(config.app, "stream_handoff", None)
+        self._handoff = handoff if isinstance(handoff, StreamHandoff) else None
         self._config = config
         self._server_state = server_state
         self._app_state = app_state
@@ -184,6 +189,10 @@ class RelayHttpProtocol(asyncio.Protocol):
         self._chunked = False
         self._held: list[bytes] = []  # for uvicorn, until the webhook answers ahead are written
         self._inner: _AsgiProtocol | None = None
+        # an event-stream request read whole, to hand to the stream worker once the chunk it
+        # came in is parsed (nothing may follow it on the connection)
+        self._stream_head: bytes | None = None
+        self._stream_complete = False
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -230,8 +239,10 @@ class RelayHttpProtocol(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
+            self._keep_stream()
             self._upgraded(data[upgrade.args[0] :] if upgrade.args else b"")
         except httptools.HttpParserError:
+            self._keep_stream()
             self._broken = True
             if self._inner is not None or self._forwarding:
                 _log.warning("invalid HTTP request received; closing the connection")
@@ -243,6 +254,9 @@ class RelayHttpProtocol(asyncio.Protocol):
             exchange.answer = _BAD_REQUEST
             self._exchanges.append(exchange)
             self._flush()
+        else:
+            if self._stream_head is not None and self._stream_complete:
+                self._hand_over_stream()
 
     def shutdown(self) -> None:
         """uvicorn's graceful shutdown: close once the answers under way are written."""
@@ -256,6 +270,7 @@ class RelayHttpProtocol(asyncio.Protocol):
     # -- parser callbacks ---------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self._keep_stream()  # a request pipelined behind GET /events: both are served here
         self._in_request = True
         self._url = b""
         self._headers = []
@@ -271,8 +286,7 @@ class RelayHttpProtocol(asyncio.Protocol):
         if not self._forwarding and not parser.should_upgrade() and self._is_hook():
             self._begin_webhook()
             return
-        self._forwarding = True
-        self._chunked = False
+        chunked = False
         head = [
             b"%s %s HTTP/%s\r\n"
             % (parser.get_method(), self._url, parser.get_http_version().encode())
@@ -280,11 +294,18 @@ class RelayHttpProtocol(asyncio.Protocol):
         for name, value in self._headers:
             head.append(b"%s: %s\r\n" % (name, value))
             if name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
-                self._chunked = True
+                chunked = True
         head.append(b"\r\n")
+        if not chunked and self._handoff is not None and self._may_hand_over_stream():
+            self._stream_head = b"".join(head)
+            self._stream_complete = False
+            return
+        self._forwarding = True
+        self._chunked = chunked
         self._to_inner(b"".join(head))
 
     def on_body(self, body: bytes) -> None:
+        self._keep_stream()  # GET /events with a body: not a plain stream request
         if self._forwarding:
             self._to_inner(b"%x\r\n%s\r\n" % (len(body), body) if self._chunked else body)
             return
@@ -300,6 +321,9 @@ class RelayHttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._in_request = False
         self._server_state.total_requests += 1
+        if self._stream_head is not None:
+            self._stream_complete = True
+            return
         if self._forwarding:
             if self._chunked:
                 self._to_inner(b"0\r\n\r\n")
@@ -429,6 +453,61 @@ class RelayHttpProtocol(asyncio.Protocol):
         self._idle_timer = self._loop.call_later(
             max(self._idle_timeout - idle, 0.05), self._check_idle
         )
+
+    # -- the hand-over to the stream worker ---------------------------------------------------------
+
+    def _may_hand_over_stream(self) -> bool:
+        """``GET /events`` with nothing else under way on this connection."""
+        if self._parser.get_method() != b"GET" or self._parser.should_upgrade():
+            return False
+        url = self._url
+        if url != _EVENTS_PATH and not url.startswith(_EVENTS_PATH + b"?"):
+            return False
+        if self._exchanges or self._held or self._upgrading:
+            return False
+        transport = self._transport
+        if transport is None or transport.is_closing() or transport.get_write_buffer_size():
+            return False
+        inner = self._inner
+        if inner is None:
+            return not self._forwarding
+        # uvicorn's protocol has answered everything it was given (its own attributes)
+        cycle = getattr(inner, "cycle", None)
+        pipeline = getattr(inner, "pipeline", None)
+        if pipeline is None or pipeline:
+            return False
+        return cycle is None or bool(getattr(cycle, "response_complete", False))
+
+    def _keep_stream(self) -> None:
+        """Serve a pending ``GET /events`` here after all (as any other request)."""
+        head = self._stream_head
+        if head is None:
+            return
+        self._stream_head = None
+        self._forwarding = True
+        self._chunked = False
+        self._to_inner(head)
+
+    def _hand_over_stream(self) -> None:
+        head, self._stream_head = self._stream_head, None
+        transport = self._transport
+        assert head is not None and self._handoff is not None and transport is not None
+        sock = transport.get_extra_info("socket")
+        fd = sock.fileno() if sock is not None else -1
+        if fd < 0 or transport.is_closing() or not self._handoff.offer(fd, head):
+            self._stream_head = head
+            self._keep_stream()
+            return
+        # The stream worker has the connection: close this process's descriptor only (no
+        # shutdown, nothing written), and forget it here.
+        self._broken = True
+        self._server_state.connections.discard(self)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        if self._inner is not None:
+            self._server_state.connections.discard(self._inner)
+        transport.abort()
 
     # -- the hand-over to uvicorn -----------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
 from console.relay.sessions import Principal
@@ -185,6 +185,8 @@ class StreamHub:
         self._flush_scheduled = False
         self._last_flush = float("-inf")
         self._closed = False
+        #: told the number of consumers whenever it changes (shared with sibling workers)
+        self.on_consumers: Callable[[int], None] | None = None
 
     @property
     def consumers(self) -> int:
@@ -198,6 +200,8 @@ class StreamHub:
             subscription.closed = True
             return subscription
         self._groups.setdefault(principal.scope_key, []).append(subscription)
+        if self.on_consumers is not None:
+            self.on_consumers(self.consumers)
         return subscription
 
     def detach(self, subscription: Subscription) -> None:
@@ -208,6 +212,8 @@ class StreamHub:
             group.remove(subscription)
             if not group:
                 del self._groups[key]
+            if self.on_consumers is not None:
+                self.on_consumers(self.consumers)
 
     @property
     def wants_rows(self) -> bool:

@@ -3,22 +3,27 @@
 uvicorn's graceful shutdown stops accepting, lets in-flight requests finish, then runs the
 lifespan shutdown (which commits what the store still has queued). Event streams never finish
 by themselves, so :class:`RelayServer` ends them first; otherwise every connected console
-would hold the shutdown for the whole grace period.
+would hold the shutdown for the whole grace period. A stream worker (``stream_socket``) listens
+on no TCP socket: it serves the event-stream connections the ingest workers hand it
+(console/relay/stream_handoff.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import threading
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any, Self
 
 import uvicorn
 
 from console.relay.app import RelayApp
 from console.relay.http_ingest import RelayHttpProtocol
+from console.relay.stream_handoff import StreamReceiver
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -58,6 +63,7 @@ class RelayServer(uvicorn.Server):
         graceful_seconds: float = 10.0,
         handle_signals: bool = True,
         on_ready: Callable[[], None] | None = None,
+        stream_socket: Path | None = None,
     ) -> None:
         config = uvicorn.Config(
             relay,
@@ -81,6 +87,10 @@ class RelayServer(uvicorn.Server):
         self.ready = threading.Event()
         self._handle_signals = handle_signals
         self._on_ready = on_ready
+        self._receiver = (
+            StreamReceiver(stream_socket, self._adopt) if stream_socket is not None else None
+        )
+        self._adopting: set[asyncio.Task[None]] = set()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -100,6 +110,8 @@ class RelayServer(uvicorn.Server):
         """Start, then report readiness (also on failure: check ``started``)."""
         try:
             await super().startup(sockets=sockets)
+            if self.started and self._receiver is not None:
+                self._receiver.start(asyncio.get_running_loop())
         finally:
             self.ready.set()
         if self.started and self._on_ready is not None:
@@ -107,8 +119,37 @@ class RelayServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """End event streams, then uvicorn's graceful shutdown."""
+        if self._receiver is not None:
+            self._receiver.stop()  # the ingest workers serve new streams from now on
         self.relay.begin_shutdown()
         await super().shutdown(sockets=sockets)
+
+    def _adopt(self, connection: socket.socket, head: bytes) -> None:
+        """A connection handed over by an ingest worker, served as if accepted here."""
+        task = asyncio.get_running_loop().create_task(self._serve_adopted(connection, head))
+        self._adopting.add(task)
+        task.add_done_callback(self._adopting.discard)
+
+    async def _serve_adopted(self, connection: socket.socket, head: bytes) -> None:
+        config = self.config
+        loop = asyncio.get_running_loop()
+
+        def create_protocol() -> asyncio.Protocol:
+            protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=loop,
+            )
+            return protocol
+
+        try:
+            _, protocol = await loop.connect_accepted_socket(create_protocol, connection)
+        except OSError as error:
+            connection.close()
+            logging.getLogger(__name__).warning("handed-over connection failed: %s", error)
+            return
+        protocol.data_received(head)
 
 
 class BackgroundServing:

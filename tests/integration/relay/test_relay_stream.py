@@ -32,7 +32,7 @@ def test_stream_replays_the_log_then_says_ready(
 
     assert _seqs(messages) == seqs
     assert [kind for _, kind, _ in messages] == ["alert", "alert", "alert", "ready"]
-    assert messages[-1][2] == {"seq": seqs[-1]}
+    assert messages[-1][2] == {"seq": seqs[-1], "worker": "relay"}
 
 
 def test_resume_from_last_event_id_delivers_exactly_the_missed_events_in_order(

@@ -114,3 +114,15 @@ def test_described_settings_never_show_secrets(tmp_path: Path) -> None:
 def test_unreadable_toml_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(_write(tmp_path, "[relay\n"), SECRETS, use_keyring=False)
+
+
+def test_stream_worker_switch_from_file_and_environment(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, ""), SECRETS, use_keyring=False).stream_worker is True
+    path = _write(tmp_path, "[relay]\nstream_worker = false\n")
+    assert load_config(path, SECRETS, use_keyring=False).stream_worker is False
+    env = {**SECRETS, "PSA_RELAY_STREAM_WORKER": "yes"}
+    assert load_config(path, env, use_keyring=False).stream_worker is True
+    with pytest.raises(ConfigError, match="PSA_RELAY_STREAM_WORKER: invalid value 'sometimes'"):
+        load_config(path, {**SECRETS, "PSA_RELAY_STREAM_WORKER": "sometimes"}, use_keyring=False)
+    with pytest.raises(ConfigError, match=r"\[relay\] stream_worker: invalid value 2"):
+        load_config(_write(tmp_path, "[relay]\nstream_worker = 2\n"), SECRETS, use_keyring=False)
