@@ -8,6 +8,9 @@
   a high-water mark minus an overlap (which absorbs the ``publishedAt`` lag), and every so often
   incidents resolved since a second mark → ``incident.opened`` / ``incident.resolved``.
 
+:mod:`console.relay.backstop` (Pulseway notifications whose webhook never arrived) follows the
+same conventions and shares the run loop and helpers below.
+
 Both keep their state in the relay's cursor store as JSON and append events *before* saving
 the cursor; event ``external_id`` values are deterministic, so a crash between the two only
 replays events the log already refuses as duplicates. Both run as ``await poller.run(stop)``;
@@ -70,15 +73,18 @@ PULSEWAY_SOURCE = "pulseway"
 ROCKETCYBER_SOURCE = "rocketcyber"
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The pollers' default clock (tests pass their own)."""
     return datetime.now(UTC)
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with ``Z``, as the pollers write times into payloads and cursors."""
     return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _parse_iso(text: object) -> datetime | None:
+def parse_iso_utc(text: object) -> datetime | None:
+    """Read back :func:`iso_utc` text (naive means UTC); ``None`` for anything else."""
     if not isinstance(text, str) or not text:
         return None
     try:
@@ -114,7 +120,7 @@ async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
     return stop.is_set()
 
 
-async def _run_forever(
+async def run_poll_loop(
     name: str,
     poll_once: Callable[[], Awaitable[object]],
     interval: float,
@@ -122,7 +128,11 @@ async def _run_forever(
     rng: random.Random,
     stop: asyncio.Event,
 ) -> None:
-    """Call ``poll_once`` every ``interval`` seconds until ``stop``; never dies of an error."""
+    """Call ``poll_once`` every ``interval`` seconds until ``stop``; never dies of an error.
+
+    A failed pass waits ``backoff`` instead of ``interval`` (at least ``Retry-After`` when rate
+    limited), so an outage costs a few requests an hour, not one per interval.
+    """
     failures = 0
     while not stop.is_set():
         delay = interval
@@ -302,7 +312,7 @@ class PulsewayDevicePoller:
         mass_removal_fraction: float = 0.5,
         mass_removal_floor: int = 10,
         backoff: PollBackoff | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
@@ -323,7 +333,7 @@ class PulsewayDevicePoller:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Poll every ``interval`` seconds until ``stop`` is set (or the task is cancelled)."""
-        await _run_forever(
+        await run_poll_loop(
             "pulseway device poller",
             self.poll_once,
             self.interval,
@@ -375,7 +385,7 @@ class PulsewayDevicePoller:
             before = previous.get(key)
             if asset is not None:
                 serial, os_name, os_version = asset.serial_number, asset.os_name, asset.os_version
-                self._last_seen[key] = _iso(asset.last_seen_online)
+                self._last_seen[key] = iso_utc(asset.last_seen_online)
             elif before is not None:
                 serial, os_name, os_version = before.serial, before.os, before.os_version
             else:
@@ -405,7 +415,7 @@ class PulsewayDevicePoller:
     ) -> IncomingEvent:
         payload = facts.payload()
         payload["last_seen_online"] = self._last_seen.get(device_key(facts.device_id))
-        payload["detected_at"] = _iso(detected_at)
+        payload["detected_at"] = iso_utc(detected_at)
         payload.update(extra or {})
         return IncomingEvent(
             source=PULSEWAY_SOURCE,
@@ -516,9 +526,9 @@ class IncidentCursor:
         return json.dumps(
             {
                 "v": 1,
-                "created_hwm": _iso(self.created_hwm),
-                "resolved_hwm": _iso(self.resolved_hwm),
-                "resolved_checked_at": _iso(self.resolved_checked_at),
+                "created_hwm": iso_utc(self.created_hwm),
+                "resolved_hwm": iso_utc(self.resolved_hwm),
+                "resolved_checked_at": iso_utc(self.resolved_checked_at),
                 "opened": self.opened,
                 "resolved": self.resolved,
             },
@@ -531,14 +541,14 @@ class IncidentCursor:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("v") != 1:
             raise ValueError("not a version-1 incident cursor")
-        created = _parse_iso(data.get("created_hwm"))
-        resolved = _parse_iso(data.get("resolved_hwm"))
+        created = parse_iso_utc(data.get("created_hwm"))
+        resolved = parse_iso_utc(data.get("resolved_hwm"))
         if created is None or resolved is None:
             raise ValueError("incident cursor without high-water marks")
         return cls(
             created,
             resolved,
-            _parse_iso(data.get("resolved_checked_at")),
+            parse_iso_utc(data.get("resolved_checked_at")),
             dict(data.get("opened") or {}),
             dict(data.get("resolved") or {}),
         )
@@ -583,7 +593,7 @@ class RocketCyberIncidentPoller:
         priority: str = "Critical",
         cursor_name: str = "rocketcyber.incidents",
         backoff: PollBackoff | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
@@ -605,7 +615,7 @@ class RocketCyberIncidentPoller:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Poll every ``interval`` seconds until ``stop`` is set (or the task is cancelled)."""
-        await _run_forever(
+        await run_poll_loop(
             "rocketcyber incident poller",
             self.poll_once,
             self.interval,
@@ -667,9 +677,9 @@ class RocketCyberIncidentPoller:
                 "description": incident.description,
                 "remediation": incident.remediation,
                 "event_count": incident.event_count,
-                "created_at": _iso(incident.created_at),
-                "published_at": _iso(incident.published_at),
-                "resolved_at": _iso(incident.resolved_at),
+                "created_at": iso_utc(incident.created_at),
+                "published_at": iso_utc(incident.published_at),
+                "resolved_at": iso_utc(incident.resolved_at),
                 "raw": incident.raw,
             },
         )
@@ -693,18 +703,18 @@ class RocketCyberIncidentPoller:
                     newest = incident.created_at
                 if key in cursor.opened:
                     continue
-                cursor.opened[key] = _iso(incident.created_at) or _iso(now) or ""
+                cursor.opened[key] = iso_utc(incident.created_at) or iso_utc(now) or ""
                 events.append(self._event("incident.opened", incident))
                 opened += 1
                 if incident.is_resolved and key not in cursor.resolved:
-                    cursor.resolved[key] = _iso(incident.resolved_at) or _iso(now) or ""
+                    cursor.resolved[key] = iso_utc(incident.resolved_at) or iso_utc(now) or ""
                     events.append(self._event("incident.resolved", incident))
                     resolved += 1
         # Without new incidents the mark would stay put and the window grow; cap it.
         cursor.created_hwm = max(newest, now - self.initial_lookback)
         horizon = cursor.created_hwm - self.overlap
         cursor.opened = {
-            k: v for k, v in cursor.opened.items() if (_parse_iso(v) or horizon) >= horizon
+            k: v for k, v in cursor.opened.items() if (parse_iso_utc(v) or horizon) >= horizon
         }
 
         due = (
@@ -725,7 +735,7 @@ class RocketCyberIncidentPoller:
                         newest_resolved = incident.resolved_at
                     if key in cursor.resolved:
                         continue
-                    cursor.resolved[key] = _iso(incident.resolved_at) or _iso(now) or ""
+                    cursor.resolved[key] = iso_utc(incident.resolved_at) or iso_utc(now) or ""
                     events.append(self._event("incident.resolved", incident))
                     resolved += 1
             cursor.resolved_hwm = max(newest_resolved, now - self.initial_lookback)
@@ -734,7 +744,7 @@ class RocketCyberIncidentPoller:
         cursor.resolved = {
             k: v
             for k, v in cursor.resolved.items()
-            if (_parse_iso(v) or resolved_horizon) >= resolved_horizon
+            if (parse_iso_utc(v) or resolved_horizon) >= resolved_horizon
         }
 
         for event in events:
