@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -415,6 +415,35 @@ class PulsewayClient:
             "Priority": priority,
         }
         await self.request("POST", "notifications", json=body, what="the notification")
+
+    async def iter_notifications(
+        self, *, order_by: str | None = "DateTime desc", odata_filter: str | None = None
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """``GET /v3/notifications`` page by page, newest first unless ``order_by`` says else.
+
+        Items are Pulseway's ``{Id, Message, DateTime, Priority}`` as sent: ``DateTime`` is
+        epoch seconds in the reference's example but ISO text elsewhere and ``Priority`` is
+        lower case (reference §1, §2.5), so read them with :func:`parse_pulseway_datetime` and
+        compare priorities without case. A caller that has what it needs stops early, best
+        inside ``contextlib.aclosing`` so the request loop ends there and then.
+        """
+        params: dict[str, str] = {}
+        if order_by:
+            params["$orderby"] = order_by
+        if odata_filter:
+            params["$filter"] = odata_filter
+        async for page in self.iter_pages(
+            "notifications", params or None, what="the notifications"
+        ):
+            yield page
+
+    async def notification(self, notification_id: int) -> dict[str, Any]:
+        """``GET /v3/notifications/{id}``: ``{ComputerIdentifier, Read, Id, Message, DateTime,
+        Priority}`` as sent (no ``Title``: only webhooks carry one); a notification deleted in
+        Pulseway raises :class:`PulsewayNotFoundError`."""
+        return await self._get_one(
+            f"notifications/{int(notification_id)}", f"notification {notification_id}"
+        )
 
     async def webhooks(self) -> list[Webhook]:
         """Configured notification webhooks (never with their secret)."""
