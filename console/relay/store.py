@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Protocol, TypeAlias
@@ -274,6 +274,10 @@ class Snapshot:
     devices: list[StoredEvent]
 
 
+#: ids per ``IN (...)`` list: old SQLite builds allow 999 parameters per statement
+_ID_BATCH: Final = 500
+
+
 class SqlLogReads:
     """The reads the SQL stores share, written once. A store names its tables by a prefix
     (``events``, ``event_history``, ``quarantine``, ``cursors``, ``sessions`` after it), its
@@ -397,6 +401,28 @@ class SqlLogReads:
             for r in rows
         ]
 
+    async def known_external_ids(self, source: str, external_ids: Collection[str]) -> set[str]:
+        """Which of ``external_ids`` the log already holds for ``source``.
+
+        A producer that would pay a request per occurrence (the Pulseway backstop's detail
+        call) asks first. Served by the ``UNIQUE (source, external_id)`` index, in batches
+        that stay under every SQLite build's limit on parameters.
+        """
+        wanted = list(dict.fromkeys(external_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _ID_BATCH):
+            batch = wanted[start : start + _ID_BATCH]
+            marks = ", ".join([self._placeholder] * len(batch))
+            rows = await self._read(
+                self._sql(
+                    "SELECT external_id FROM {t}events"
+                    f" WHERE source = {{p}} AND external_id IN ({marks})"
+                ),
+                (source, *batch),
+            )
+            found.update(str(row[0]) for row in rows)
+        return found
+
     async def get_cursor(self, name: str) -> str | None:
         """A poller cursor, or None if never set."""
         rows = await self._read(self._sql("SELECT value FROM {t}cursors WHERE name = {p}"), (name,))
@@ -476,6 +502,10 @@ class EventStore(EventSink, CursorStore, Protocol):
 
     async def quarantined(self, limit: int) -> list[QuarantineEntry]:
         """The most recent quarantined bodies, newest first."""
+        ...
+
+    async def known_external_ids(self, source: str, external_ids: Collection[str]) -> set[str]:
+        """Which of ``external_ids`` the log already holds for ``source``."""
         ...
 
     async def last_seq(self) -> int:
