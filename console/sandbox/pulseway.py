@@ -10,8 +10,9 @@ Faithful to the reference where it is documented and configurable where it is no
   ``$orderby`` subset (:mod:`console.sandbox.odata`);
 * organizations, sites, groups (read-only), devices, assets (with the BIOS serial), custom fields
   (definitions, usage, assign / updateAssigned / unassign, per-entity values), notifications
-  (the list with epoch ``DateTime`` ints, the detail with ISO — both as documented) and
-  notification webhooks (``SecretKey`` only on create/regenerate);
+  (the list with epoch ``DateTime`` ints, the detail with ISO — both as documented; the list
+  can send ISO too, since the reference leaves it open) and notification webhooks
+  (``SecretKey`` only on create/regenerate);
 * notifications raised through ``POST /v3/notifications`` are delivered to every matching
   webhook, signed, with retries (:mod:`console.sandbox.pulseway_webhooks`);
 * 429 with ``Meta.ResponseCode: 429`` when over the configured rate (default 100 / 5 s and
@@ -33,7 +34,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -443,8 +444,10 @@ class PulsewayStandIn:
         delivery_policy: DeliveryPolicy | None,
         clock: Callable[[], float],
         now: Callable[[], datetime],
+        notification_list_dates: Literal["epoch", "iso"] = "epoch",
     ) -> None:
         self.world = world
+        self.notification_list_dates = notification_list_dates
         self.tenant = world.pulseway
         self._credentials = f"{token_id}:{token_secret}".encode()
         self._token_id = token_id
@@ -889,7 +892,9 @@ class PulsewayStandIn:
     async def notifications(self, request: Request) -> Response:
         with self.tenant.lock:
             snapshot = list(self.tenant.notifications.values())
-        # The list example in the reference shows epoch ints here (unlike every other form).
+        # The list example in the reference shows epoch ints here (unlike every other form);
+        # whether the live API does is unverified, so ISO can be asked for.
+        iso = self.notification_list_dates == "iso"
         return self._list_response(
             request,
             "notifications",
@@ -897,7 +902,7 @@ class PulsewayStandIn:
             lambda n: {
                 "Id": n.id,
                 "Message": n.message,
-                "DateTime": int(n.created_at.timestamp()),
+                "DateTime": _iso_z(n.created_at) if iso else int(n.created_at.timestamp()),
                 "Priority": n.priority.lower(),
             },
             cacheable=False,
@@ -1158,6 +1163,7 @@ def create_pulseway_app(
     delivery_policy: DeliveryPolicy | None = None,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = _utc_now,
+    notification_list_dates: Literal["epoch", "iso"] = "epoch",
 ) -> Starlette:
     """The Pulseway v3 stand-in serving ``world.pulseway``; mount at the server root.
 
@@ -1166,6 +1172,8 @@ def create_pulseway_app(
     read it back from ``app.state.pulseway.tenant.webhooks``). ``rate_limits=()`` disables the
     limiter. ``allow_org_create`` serves ``POST {org_create_path}`` (the seed's
     ``/v2/organizations``), accepting Basic auth or ``Bearer <token_secret>``.
+    ``notification_list_dates`` is the form of ``DateTime`` in ``GET /v3/notifications``: epoch
+    seconds as the reference's example shows, or ISO as every other notification form.
     """
     service = PulsewayStandIn(
         world,
@@ -1177,6 +1185,7 @@ def create_pulseway_app(
         delivery_policy=delivery_policy,
         clock=clock,
         now=now,
+        notification_list_dates=notification_list_dates,
     )
     if webhook_url:
         world.pulseway.add_webhook(

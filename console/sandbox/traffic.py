@@ -13,7 +13,11 @@ Each tick (Poisson-paced at ``rate`` per second) is one scenario drawn from :cla
 * ``device_change`` — a new device enrolls (sometimes in an organization no partner maps to), a
   device is removed, or a device's OS is upgraded: the Pulseway poller's work;
 * ``incident_change`` — a RocketCyber incident opens (created some minutes before it is
-  published) or an open one is resolved: the RocketCyber poller's work.
+  published) or an open one is resolved: the RocketCyber poller's work;
+* ``lost`` — a notification Pulseway records but whose webhook never arrives (Pulseway gave up
+  while the relay was unreachable): only the relay's notification backstop finds it, in
+  ``GET /v3/notifications``. Off in a hand-built :class:`TrafficMix`, on in :data:`DEFAULT_MIX`,
+  which ``run_traffic`` (``psa sandbox --traffic``, the demo) uses unless given another.
 
 Bodies are signed exactly like Pulseway's (:mod:`console.sandbox.pulseway_webhooks`) and
 retried on any non-2xx answer. What is generated depends only on the world and ``rng_seed``;
@@ -68,6 +72,8 @@ class TrafficMix:
     malformed: float = 3
     device_change: float = 5
     incident_change: float = 3
+    #: 0 here, so that a mix naming the scenarios it wants gets only those (see DEFAULT_MIX)
+    lost: float = 0
 
     def scenarios(self) -> tuple[tuple[str, float], ...]:
         """``(name, weight)`` pairs with a positive weight."""
@@ -80,8 +86,13 @@ class TrafficMix:
             ("malformed", self.malformed),
             ("device_change", self.device_change),
             ("incident_change", self.incident_change),
+            ("lost", self.lost),
         )
         return tuple((name, weight) for name, weight in pairs if weight > 0)
+
+
+#: What ``run_traffic`` runs unless told otherwise: every scenario, a few notifications lost.
+DEFAULT_MIX = TrafficMix(lost=2)
 
 
 @dataclass(slots=True)
@@ -104,7 +115,10 @@ class TrafficStats:
     os_changes: int = 0
     incidents_opened: int = 0
     incidents_resolved: int = 0
+    #: notifications recorded in Pulseway whose webhook was never sent (``lost``)
+    lost: int = 0
     notification_ids: list[int] = field(default_factory=list)
+    lost_ids: list[int] = field(default_factory=list)
     malformed_kinds: list[str] = field(default_factory=list)
 
 
@@ -394,6 +408,22 @@ class _Generator:
         )
         self.stats.incidents_opened += 1
 
+    async def scenario_lost(self) -> None:
+        devices = self.devices()
+        if not devices:
+            return
+        title, priority = self._alert()
+        device = self.rng.choice(devices)
+        notification = self.tenant.record_notification(
+            device.identifier,
+            title,
+            self._message(title, device),
+            priority,
+            self.now().replace(microsecond=0),
+        )
+        self.stats.lost += 1
+        self.stats.lost_ids.append(notification.id)
+
     async def drain(self, grace_seconds: float) -> None:
         if not self.tasks:
             return
@@ -453,7 +483,7 @@ async def run_traffic(
         deliverer=deliverer,
         in_flight=asyncio.Semaphore(max(1, max_in_flight)),
         now=now,
-        mix=mix or TrafficMix(),
+        mix=mix or DEFAULT_MIX,
     )
     try:
         while not stop.is_set():
@@ -469,10 +499,11 @@ async def run_traffic(
         await deliverer.aclose()
     stats = generator.stats
     log.info(
-        "traffic: %d events, %d sent, %d acked, %d failed",
+        "traffic: %d events, %d sent, %d acked, %d failed, %d lost (never sent)",
         stats.events,
         stats.sent,
         stats.acked,
         stats.failed,
+        stats.lost,
     )
     return stats
