@@ -11,7 +11,8 @@ event stream: the workers hand it each ``GET /events`` connection (``stream_work
 turns that off; :mod:`console.relay.stream_handoff` says why). bench/RESULTS.md, "Relay
 ingest", has what one and two workers give on two cores.
 
-The Pulseway device poller and the RocketCyber incident poller run as background jobs when
+The Pulseway device poller, the Pulseway notification backstop (webhooks Pulseway gave up on,
+:mod:`console.relay.backstop`) and the RocketCyber incident poller run as background jobs when
 their ``url`` is configured, and the Odoo partner watch (new companies → pending Pulseway push
 approvals, :mod:`console.relay.partner_watch`) when the Odoo service account is — in the one
 process, or in worker 0 only (they are built in the worker, after the spawn, so nothing
@@ -36,6 +37,7 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -72,6 +74,7 @@ def with_pollers(config: RelayConfig) -> RelayConfig:
     Logs one line per poller (endpoint and interval, never a secret).
     """
     from console.pulseway import PulsewayClient
+    from console.relay.backstop import pulseway_backstop_job
     from console.relay.pollers import pulseway_device_job, rocketcyber_incident_job
     from console.rocketcyber import RocketCyberClient
 
@@ -87,6 +90,24 @@ def with_pollers(config: RelayConfig) -> RelayConfig:
         _log.info(
             "Pulseway device poller started: %s every %gs", pulseway.url, pulseway.interval_seconds
         )
+        if pulseway.backstop_seconds > 0:
+            # Same API token: webhooks Pulseway gave up on are fetched from its notification list.
+            jobs.append(
+                pulseway_backstop_job(
+                    lambda: PulsewayClient(pulseway.url, pulseway.token_id, pulseway.token_secret),
+                    interval=pulseway.backstop_seconds,
+                    grace=timedelta(seconds=pulseway.backstop_grace_seconds),
+                    lookback=timedelta(hours=pulseway.backstop_lookback_hours),
+                )
+            )
+            _log.info(
+                "Pulseway notification backstop started: %s every %gs, %gs grace, first pass "
+                "looks back %gh",
+                pulseway.url,
+                pulseway.backstop_seconds,
+                pulseway.backstop_grace_seconds,
+                pulseway.backstop_lookback_hours,
+            )
     rocketcyber = config.rocketcyber
     if rocketcyber is not None:
         jobs.append(

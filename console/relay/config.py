@@ -15,9 +15,12 @@ e.g. ``~/.config/psa/relay.toml``)::
     db = "psa"
     user = "psa-relay"
 
-    [pulseway]                  # device poller; off without a url
+    [pulseway]                  # device poller and notification backstop; off without a url
     url = "https://api.pulseway.com/v3"
     interval_seconds = 600
+    backstop_seconds = 300      # 0 turns the backstop off
+    backstop_grace_seconds = 900
+    backstop_lookback_hours = 24
 
     [rocketcyber]               # incident poller; off without a url
     url = "https://api-us.rocketcyber.com/v3"
@@ -30,7 +33,8 @@ e.g. ``~/.config/psa/relay.toml``)::
 
 Each ``[relay]`` key ``k`` is overridden by ``PSA_RELAY_<K>``, each ``[odoo]`` key by
 ``PSA_ODOO_<K>``, each ``[pulseway]`` / ``[rocketcyber]`` key by ``PSA_PULSEWAY_<K>`` /
-``PSA_ROCKETCYBER_<K>``, ``[rules]`` keys by ``PSA_RULES_<K>``. Secrets (``PSA_RELAY_HOOK_SECRET``, ``PSA_RELAY_HOOK_TOKEN``,
+``PSA_ROCKETCYBER_<K>`` (e.g. ``PSA_PULSEWAY_BACKSTOP_SECONDS``), ``[rules]`` keys by
+``PSA_RULES_<K>``. Secrets (``PSA_RELAY_HOOK_SECRET``, ``PSA_RELAY_HOOK_TOKEN``,
 ``PSA_RELAY_ADMIN_TOKEN``, ``PSA_ODOO_PASSWORD``, ``PSA_PULSEWAY_TOKEN_ID`` /
 ``PSA_PULSEWAY_TOKEN_SECRET``, ``PSA_ROCKETCYBER_API_KEY``) come from the environment or the
 OS keyring (service ``psa``, the variable's name as the key) — a secret in the file is an
@@ -41,6 +45,7 @@ error, so it never sits in a world-readable file, in argv or in a log line. A po
 from __future__ import annotations
 
 import logging
+import math
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -109,12 +114,21 @@ class OdooServiceAccount:
 
 @dataclass(frozen=True)
 class PulsewayPolling:
-    """The Pulseway device poller's API endpoint (``…/v3``), API token and pace."""
+    """The Pulseway API endpoint (``…/v3``) and token, shared by the device poller and the
+    notification backstop (:mod:`console.relay.backstop`), and the pace of each.
+
+    ``backstop_seconds`` 0 turns the backstop off; ``backstop_grace_seconds`` leaves young
+    notifications to Pulseway's own webhook retries; ``backstop_lookback_hours`` is how far the
+    first pass reaches back.
+    """
 
     url: str
     token_id: str = field(repr=False)
     token_secret: str = field(repr=False)
     interval_seconds: float = 600.0
+    backstop_seconds: float = 300.0
+    backstop_grace_seconds: float = 900.0
+    backstop_lookback_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -196,6 +210,13 @@ _POLLER_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
     "url": lambda v: str(v).strip(),
     "interval_seconds": float,
 }
+#: ``[pulseway]`` has the notification backstop's keys besides (``PSA_PULSEWAY_BACKSTOP_*``).
+_PULSEWAY_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
+    **_POLLER_KEYS,
+    "backstop_seconds": float,
+    "backstop_grace_seconds": float,
+    "backstop_lookback_hours": float,
+}
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -265,9 +286,11 @@ def load_config(
         raise ConfigError(f"{path}: unknown section(s) {', '.join(unknown_sections)}")
     relay_section = _section(document, "relay", path)
     odoo_section = _section(document, "odoo", path)
-    pulseway_values = _poller_values(_section(document, "pulseway", path), "pulseway", env, path)
+    pulseway_values = _poller_values(
+        _section(document, "pulseway", path), "pulseway", env, path, _PULSEWAY_KEYS
+    )
     rocketcyber_values = _poller_values(
-        _section(document, "rocketcyber", path), "rocketcyber", env, path
+        _section(document, "rocketcyber", path), "rocketcyber", env, path, _POLLER_KEYS
     )
 
     values: dict[str, Any] = {}
@@ -347,23 +370,27 @@ def load_config(
 
 
 def _poller_values(
-    section: Mapping[str, Any], name: str, env: Mapping[str, str], path: Path
+    section: Mapping[str, Any],
+    name: str,
+    env: Mapping[str, str],
+    path: Path,
+    keys: Mapping[str, Callable[[Any], Any]],
 ) -> dict[str, Any]:
     """``[name]`` keys from the file, then ``PSA_<NAME>_<KEY>`` from the environment."""
-    unknown = sorted(set(section) - set(_POLLER_KEYS))
+    unknown = sorted(set(section) - set(keys))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) [{name}] {', '.join(unknown)}")
     values: dict[str, Any] = {}
     sources: list[tuple[str, Any, str]] = [
         (key, raw, f"{path}: [{name}] {key}") for key, raw in section.items()
     ]
-    for key in _POLLER_KEYS:
+    for key in keys:
         variable = f"PSA_{name.upper()}_{key.upper()}"
         if env.get(variable):
             sources.append((key, env[variable], variable))
     for key, raw, where in sources:
         try:
-            values[key] = _POLLER_KEYS[key](raw)
+            values[key] = keys[key](raw)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: invalid value {raw!r}") from None
     return values
@@ -495,6 +522,34 @@ def validate(config: RelayConfig) -> None:
             )
         if not poller.interval_seconds > 0:
             raise ConfigError(f"[{section}] interval_seconds must be positive")
+    if config.pulseway is not None:
+        _validate_backstop(config.pulseway)
+
+
+def _validate_backstop(pulseway: PulsewayPolling) -> None:
+    """The notification backstop's settings; ``backstop_seconds`` 0 turns it off."""
+    seconds = pulseway.backstop_seconds
+    grace = pulseway.backstop_grace_seconds
+    hours = pulseway.backstop_lookback_hours
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigError(
+            "[pulseway] backstop_seconds must be 0 (backstop off) or a positive number of "
+            f"seconds between passes, not {seconds!r}"
+        )
+    if not (math.isfinite(grace) and grace >= 0):
+        raise ConfigError(
+            "[pulseway] backstop_grace_seconds must be 0 or more seconds (how long Pulseway's "
+            f"own webhook retries get before the backstop steps in), not {grace!r}"
+        )
+    if not (math.isfinite(hours) and hours > 0):
+        raise ConfigError(
+            f"[pulseway] backstop_lookback_hours must be a positive number of hours, not {hours!r}"
+        )
+    if seconds > 0 and hours * 3600.0 <= grace:
+        raise ConfigError(
+            f"[pulseway] backstop_lookback_hours ({hours:g} h) must reach back further than "
+            f"backstop_grace_seconds ({grace:g} s), or the backstop's window is empty"
+        )
 
 
 def describe(config: RelayConfig) -> dict[str, Any]:
@@ -510,7 +565,14 @@ def describe(config: RelayConfig) -> dict[str, Any]:
             )
         elif item.name == "pulseway":
             described["pulseway"] = (
-                {"url": value.url, "interval_seconds": value.interval_seconds, "token": "set"}
+                {
+                    "url": value.url,
+                    "interval_seconds": value.interval_seconds,
+                    "backstop_seconds": value.backstop_seconds,
+                    "backstop_grace_seconds": value.backstop_grace_seconds,
+                    "backstop_lookback_hours": value.backstop_lookback_hours,
+                    "token": "set",
+                }
                 if value
                 else None
             )

@@ -135,7 +135,7 @@ def test_relay_from_settings_runs_both_pollers(tmp_path: Path, standins: StandIn
         use_keyring=False,
     )
     configured = with_pollers(config)
-    assert len(configured.background) == 2
+    assert len(configured.background) == 3  # devices, the notification backstop, incidents
     app = RelayApp(configured, SqliteEventStore(configured.db))
     relay = BackgroundRelay(app).start()
     try:
@@ -265,6 +265,9 @@ def test_describe_repr_and_log_never_show_poller_secrets(
     assert described["pulseway"] == {
         "url": "https://api.pulseway.com/v3",
         "interval_seconds": 600.0,
+        "backstop_seconds": 300.0,
+        "backstop_grace_seconds": 900.0,
+        "backstop_lookback_hours": 24.0,
         "token": "set",
     }
     assert described["rocketcyber"] == {
