@@ -264,7 +264,8 @@ class _Supervisor:
         #: the stream worker's hand-over socket, in a directory only this user can enter
         self.private_dir: Path | None = None
         self.stream_socket: Path | None = None
-        if config.stream_worker:
+        # descriptor passing over SOCK_SEQPACKET: Linux (macOS has no AF_UNIX SEQPACKET)
+        if config.stream_worker and sys.platform.startswith("linux"):
             self.private_dir = Path(tempfile.mkdtemp(prefix="psa-relay-"))
             self.stream_socket = self.private_dir / "streams.sock"
         #: each process's number of stream consumers, for /healthz and /metrics in all of them

@@ -17,7 +17,7 @@ import secrets
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,22 +145,33 @@ def _start_services(workdir: Path) -> tuple[dict[str, str], list[Any], Any]:
 
 #: the demo's pollers: quick enough to see a new device or incident arrive within a minute
 DEMO_POLL_SECONDS = 30.0
+#: the demo traffic loses a few webhooks (as real networks do); the backstop finds them
+#: once they are this old, instead of the quarter of an hour a real relay waits
+DEMO_BACKSTOP_GRACE = timedelta(seconds=45)
 
 
 def _demo_pollers(pulseway_url: str, rocketcyber_url: str) -> list[Any]:
     """The Pulseway device and RocketCyber incident pollers against the stand-ins (issue 7):
     the first device poll reports every device, so the rules worker syncs the assets and
-    queues the unmatched groups."""
+    queues the unmatched groups; and the notification backstop, which recovers the alerts
+    whose webhook the demo traffic lost."""
     from console.pulseway import PulsewayClient
+    from console.relay.backstop import pulseway_backstop_job
     from console.relay.pollers import pulseway_device_job, rocketcyber_incident_job
     from console.rocketcyber import RocketCyberClient
 
+    def pulseway() -> PulsewayClient:
+        return PulsewayClient(
+            f"{pulseway_url}/v3", DEFAULT_PULSEWAY_TOKEN_ID, DEFAULT_PULSEWAY_TOKEN_SECRET
+        )
+
     return [
-        pulseway_device_job(
-            lambda: PulsewayClient(
-                f"{pulseway_url}/v3", DEFAULT_PULSEWAY_TOKEN_ID, DEFAULT_PULSEWAY_TOKEN_SECRET
-            ),
+        pulseway_device_job(pulseway, interval=DEMO_POLL_SECONDS),
+        pulseway_backstop_job(
+            pulseway,
             interval=DEMO_POLL_SECONDS,
+            grace=DEMO_BACKSTOP_GRACE,
+            lookback=timedelta(hours=1),
         ),
         rocketcyber_incident_job(
             lambda: RocketCyberClient(f"{rocketcyber_url}/v3", DEFAULT_ROCKETCYBER_API_KEY),

@@ -283,7 +283,7 @@ def test_admin_guide_lists_every_relay_setting() -> None:
     from console.relay import config
 
     listed = _documented_names(r"`([a-z_]+)`")
-    keys = set(config._RELAY_KEYS) | set(config._ODOO_KEYS) | set(config._POLLER_KEYS)
+    keys = set(config._RELAY_KEYS) | set(config._ODOO_KEYS) | set(config._PULSEWAY_KEYS)
     keys |= {"enabled", "team_xmlid", "priority_map"}
     assert keys - listed == set()
     for variable in config.SECRET_VARIABLES:
@@ -310,8 +310,8 @@ def test_environment_variables_named_in_the_docs_exist() -> None:
 
     generated = {f"PSA_RELAY_{key.upper()}" for key in config._RELAY_KEYS}
     generated |= {f"PSA_ODOO_{key.upper()}" for key in config._ODOO_KEYS}
-    for section in ("PULSEWAY", "ROCKETCYBER"):
-        generated |= {f"PSA_{section}_{key.upper()}" for key in config._POLLER_KEYS}
+    generated |= {f"PSA_PULSEWAY_{key.upper()}" for key in config._PULSEWAY_KEYS}
+    generated |= {f"PSA_ROCKETCYBER_{key.upper()}" for key in config._POLLER_KEYS}
     tree = ast.parse((ROOT / "console/ui/wall.py").read_text(encoding="utf-8"))
     settings = next(
         node
