@@ -36,7 +36,11 @@ from typing import Any, Final, Protocol, runtime_checkable
 from console.domain.alerts import alert_dedupe_key
 from console.pulseway import (
     PulsewayClient,
+    PulsewayForbiddenError,
     PulsewayNotFoundError,
+    PulsewayProtocolError,
+    PulsewayRequestError,
+    PulsewayServerError,
     format_pulseway_datetime,
     parse_pulseway_datetime,
 )
@@ -103,12 +107,22 @@ class BackstopCursor:
         return cls(until)
 
 
+#: a detail request that failed for that notification only (see :meth:`poll_once`)
+_ONE_NOTIFICATION_FAILED: Final = (
+    PulsewayServerError,
+    PulsewayProtocolError,
+    PulsewayRequestError,
+    PulsewayForbiddenError,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class BackstopSummary:
     """What one pass found. ``listed`` notifications fell in the window; of those, ``known``
     were in the log already, ``recovered`` were appended now, ``raced`` turned out to be in
-    the log when appended (a webhook arrived during the pass) and ``deleted`` were gone from
-    Pulseway (404) by the time their detail was asked for."""
+    the log when appended (a webhook arrived during the pass), ``deleted`` were gone from
+    Pulseway (404) by the time their detail was asked for, and ``failed`` could not be read
+    (Pulseway kept failing on that one; the next pass tries again)."""
 
     window_start: datetime
     window_end: datetime
@@ -117,11 +131,12 @@ class BackstopSummary:
     recovered: int
     raced: int
     deleted: int
+    failed: int = 0
 
     @property
     def detail_requests(self) -> int:
         """``GET /v3/notifications/{id}`` calls this pass made."""
-        return self.recovered + self.raced + self.deleted
+        return self.recovered + self.raced + self.deleted + self.failed
 
 
 def recovered_title(message: str, notification_id: int) -> str:
@@ -294,12 +309,27 @@ class PulsewayNotificationBackstop:
         listed = await self._listed(start, end)
         known = await self.store.known_external_ids(SOURCE, [str(i) for i in listed])
         missing = sorted((i for i in listed if str(i) not in known), key=lambda i: listed[i])
-        recovered = raced = deleted = 0
+        recovered = raced = deleted = failed = 0
+        # the next pass starts at or before the oldest notification that could not be read
+        until = end
         for notification_id in missing:
             try:
                 detail = await self.client.notification(notification_id)
             except PulsewayNotFoundError:
                 deleted += 1  # deleted in Pulseway since it was listed
+                continue
+            except _ONE_NOTIFICATION_FAILED as error:
+                # This one (after the client's retries), not Pulseway as a whole: go on with
+                # the others rather than stall every later recovery behind it. Unreachable,
+                # refused credentials or rate-limited end the pass instead (backoff).
+                failed += 1
+                until = min(until, listed[notification_id])
+                log.warning(
+                    "pulseway notification backstop: notification %d could not be read (%s); "
+                    "trying again next pass",
+                    notification_id,
+                    error,
+                )
                 continue
             result = await self.store.append(
                 recovered_event(notification_id, detail, listed[notification_id])
@@ -308,10 +338,10 @@ class PulsewayNotificationBackstop:
                 raced += 1
             else:
                 recovered += 1
-        await self.store.set_cursor(self.cursor_name, BackstopCursor(end).to_json())
+        await self.store.set_cursor(self.cursor_name, BackstopCursor(until).to_json())
 
         summary = BackstopSummary(
-            start, end, len(listed), len(listed) - len(missing), recovered, raced, deleted
+            start, end, len(listed), len(listed) - len(missing), recovered, raced, deleted, failed
         )
         log.log(
             logging.INFO if recovered or deleted else logging.DEBUG,

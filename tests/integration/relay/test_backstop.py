@@ -23,9 +23,11 @@ from typing import Any
 import httpx
 import pytest
 from relay_support import ADMIN_TOKEN, SECRET, RunningRelay, start_relay_process
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console.domain.alerts import alert_dedupe_key
+from console.domain.retry import RetryPolicy
 from console.pulseway import PulsewayClient
 from console.relay.backstop import RECOVERED_NOTE, PulsewayNotificationBackstop
 from console.relay.pulseway_webhook import DOCUMENTED_FIELDS
@@ -54,12 +56,21 @@ class RecordingApp:
         self.app = app
         self.requests: list[tuple[str, str]] = []
         self.before: Callable[[str, str], None] | None = None
+        #: paths answered 500 in Pulseway's envelope, as a failing server would
+        self.failing: set[str] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             self.requests.append((scope["method"], scope["path"]))
             if self.before is not None:
                 self.before(scope["method"], scope["path"])
+            if scope["path"] in self.failing:
+                failure = JSONResponse(
+                    {"Data": None, "Meta": {"ResponseCode": 500, "ErrorMessage": "Internal Error"}},
+                    status_code=500,
+                )
+                await failure(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
     def detail_requests(self) -> list[int]:
@@ -152,9 +163,16 @@ async def store(relay: RunningRelay, tmp_path: Path) -> AsyncIterator[SqliteEven
         await store.close()
 
 
+async def _no_wait(_seconds: float) -> None:
+    return None
+
+
 @pytest.fixture
 async def client(pulseway: PulsewayStandIn) -> AsyncIterator[PulsewayClient]:
-    async with PulsewayClient(pulseway.url, TOKEN_ID, TOKEN_SECRET, page_size=20) as client:
+    retry = RetryPolicy(max_attempts=2, sleep=_no_wait)  # retried, without waiting
+    async with PulsewayClient(
+        pulseway.url, TOKEN_ID, TOKEN_SECRET, page_size=20, retry=retry
+    ) as client:
         yield client
 
 
@@ -332,6 +350,32 @@ async def test_notification_deleted_before_its_detail_is_skipped(
     assert (summary.deleted, summary.recovered) == (1, 1)
     assert sorted(pulseway.app.detail_requests()) == sorted([deleted.id, kept.id])
     assert list(log.by_id()) == [str(kept.id)]
+
+
+async def test_a_notification_pulseway_fails_on_does_not_hold_up_the_others(
+    backstop: PulsewayNotificationBackstop,
+    pulseway: PulsewayStandIn,
+    log: Log,
+    clock: Clock,
+) -> None:
+    older = record(pulseway.world, 50)
+    failing = record(pulseway.world, 40)
+    newer = record(pulseway.world, 30)
+    pulseway.app.failing.add(f"/v3/notifications/{failing.id}")
+
+    first = await backstop.poll_once()
+
+    assert (first.recovered, first.failed) == (2, 1)
+    assert set(log.by_id()) == {str(older.id), str(newer.id)}
+
+    # the next pass goes back to the one that failed (and only fetches that one)
+    pulseway.app.failing.clear()
+    clock.advance(minutes=60)
+    second = await backstop.poll_once()
+
+    assert second.window_start <= failing.created_at
+    assert (second.recovered, second.failed, second.detail_requests) == (1, 0, 1)
+    assert set(log.by_id()) == {str(older.id), str(failing.id), str(newer.id)}
 
 
 async def test_first_pass_looks_back_24_hours_and_stops_paging_there(
