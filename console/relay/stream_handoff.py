@@ -4,8 +4,8 @@ Why: with ``psa relay --workers N`` every worker used to serve both webhooks and
 streams. Each worker then read the whole log back (the rows the others wrote), built a frame
 for every event, and wrote it to its share of the consumers, on the same event loop and
 under the same GIL as the webhooks' group commit, which the workers take turns at. With 50
-consumers that cost ingest 20–35 % (bench/RESULTS.md, sessions 5–7). With one process that only
-streams, the ingest workers never tail the log or touch a frame: the same bench loses ~10 %.
+consumers that cost ingest ~32 % (bench/RESULTS.md, sessions 5–7). With one process that only
+streams, the ingest workers never tail the log or touch a frame: the same bench loses ~16 %.
 
 How: the supervisor gives the stream worker a Unix socket in a private directory, and each
 ingest worker keeps one connection to it (``SOCK_SEQPACKET``: message boundaries, and no
