@@ -180,3 +180,22 @@ def test_consumers_resume_without_loss_while_the_stream_worker_restarts(tmp_path
         for reader in readers:
             reader.close()
         relay.stop()
+
+
+def test_the_stream_worker_serves_streams_on_a_postgresql_store(tmp_path, dsn: str) -> None:
+    relay = start_relay_process(
+        tmp_path / "unused.sqlite3",
+        workers=2,
+        env={"PSA_RELAY_STORE": "postgres", "PSA_RELAY_POSTGRES_DSN": dsn},
+    )
+    readers: list[SseReader] = []
+    try:
+        readers = [SseReader(f"{relay.url}/events", ADMIN) for _ in range(2)]
+        assert [_served_by(reader) for reader in readers] == ["stream", "stream"]
+        seqs = _post(relay, 10)
+        for reader in readers:
+            assert [int(reader.next()[0]) for _ in seqs] == seqs  # type: ignore[arg-type]
+    finally:
+        for reader in readers:
+            reader.close()
+        relay.stop()
