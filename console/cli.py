@@ -178,7 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     relay.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     relay.add_argument("--port", type=_port, default=None, help="port (default 8765)")
-    relay.add_argument("--workers", type=int, default=None, help="ingest worker processes")
+    relay.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="ingest worker processes; with 2 or more, one more process serves every event "
+        "stream ([relay] stream_worker)",
+    )
     return parser
 
 
