@@ -50,7 +50,7 @@ from console.sandbox.pulseway_webhooks import (
     DeliveryResult,
     WebhookDeliverer,
     encode_body,
-    notification_payload,
+    recorded_notification_payload,
 )
 from console.sandbox.ratelimit import RateLimit, SlidingWindowLimiter, retry_after_header
 from console.sandbox.world import (
@@ -959,16 +959,7 @@ class PulsewayStandIn:
         """Deliver a notification to every webhook whose filters it passes, in the background."""
         device = self.tenant.device(notification.device_id)
         org_id = self.tenant.organization_of(device).id if device else None
-        payload = notification_payload(
-            notification_id=notification.id,
-            title=notification.title,
-            message=notification.message,
-            priority=notification.priority,
-            device_id=notification.device_id,
-            organization_id=org_id,
-            occurred_at=notification.created_at,
-        )
-        body = encode_body(payload)
+        body = encode_body(recorded_notification_payload(notification, org_id))
         with self.tenant.lock:
             webhooks = list(self.tenant.webhooks.values())
         for webhook in webhooks:

@@ -16,12 +16,15 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from console.pulseway.dates import format_pulseway_datetime
 from console.pulseway.webhook import SIGNATURE_HEADER, sign_body
+
+if TYPE_CHECKING:
+    from console.sandbox.world import PulsewayNotification
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,22 @@ def notification_payload(
         if not isinstance(organization_id, int)
         else str(organization_id),
     }
+
+
+def recorded_notification_payload(
+    notification: PulsewayNotification, organization_id: int | None
+) -> dict[str, Any]:
+    """The webhook body of a notification the stand-in recorded, as Pulseway sends it;
+    ``organization_id`` is its device's organization (None for a device that is gone)."""
+    return notification_payload(
+        notification_id=notification.id,
+        title=notification.title,
+        message=notification.message,
+        priority=notification.priority,
+        device_id=notification.device_id,
+        organization_id=organization_id,
+        occurred_at=notification.created_at,
+    )
 
 
 def encode_body(payload: Mapping[str, Any]) -> bytes:

@@ -33,7 +33,7 @@ from console.relay.backstop import RECOVERED_NOTE, PulsewayNotificationBackstop
 from console.relay.pulseway_webhook import DOCUMENTED_FIELDS
 from console.relay.sqlite_store import SqliteEventStore
 from console.sandbox.pulseway import create_pulseway_app
-from console.sandbox.pulseway_webhooks import DeliveryPolicy, notification_payload
+from console.sandbox.pulseway_webhooks import DeliveryPolicy, recorded_notification_payload
 from console.sandbox.serving import BackgroundServer
 from console.sandbox.traffic import DEFAULT_MIX, TrafficMix, run_traffic
 from console.sandbox.world import PulsewayNotification, World, build_world
@@ -211,16 +211,8 @@ def deliver(relay: RunningRelay, world: World, notification: PulsewayNotificatio
     """Post the notification's webhook to the relay as Pulseway would; returns the status."""
     device = world.pulseway.device(notification.device_id)
     assert device is not None
-    body = notification_payload(
-        notification_id=notification.id,
-        title=notification.title,
-        message=notification.message,
-        priority=notification.priority,
-        device_id=notification.device_id,
-        organization_id=world.pulseway.organization_of(device).id,
-        occurred_at=notification.created_at,
-    )
-    return relay.post_hook(body).status_code
+    organization_id = world.pulseway.organization_of(device).id
+    return relay.post_hook(recorded_notification_payload(notification, organization_id)).status_code
 
 
 # -- recovery --------------------------------------------------------------------------------------
