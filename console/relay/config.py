@@ -185,6 +185,19 @@ class RelayConfig:
     background: list[BackgroundTask] = field(default_factory=list, repr=False)
 
 
+_TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS: Final = frozenset({"0", "false", "no", "off"})
+
+
+def _boolean(value: Any) -> bool:
+    """A TOML boolean, or one of the words above from the environment."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    raise ValueError(f"expected true or false, not {value!r}")
+
+
 #: ``[relay]`` keys a file or ``PSA_RELAY_*`` may set, with their parsers.
 _RELAY_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
     "host": str,
@@ -201,7 +214,7 @@ _RELAY_KEYS: Final[dict[str, Callable[[Any], Any]]] = {
     "consumer_queue_limit": int,
     "stream_flush_seconds": float,
     "workers": int,
-    "stream_worker": lambda v: _boolean(v),
+    "stream_worker": _boolean,
     "log_level": lambda v: str(v).lower(),
 }
 _ODOO_KEYS: Final[tuple[str, ...]] = ("url", "db", "user")
@@ -396,8 +409,6 @@ def _poller_values(
     return values
 
 
-_TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
-_FALSE_WORDS: Final = frozenset({"0", "false", "no", "off"})
 #: Odoo helpdesk.ticket priorities a priority map may name.
 _TICKET_PRIORITIES: Final = frozenset({"0", "1", "2", "3"})
 
@@ -431,13 +442,10 @@ def _rules_settings(
                 f"'critical=2,elevated=1', not {text!r}"
             )
         priority_map = {name.strip(): value.strip() for name, _sep, value in pairs}
-    if isinstance(enabled, str):
-        word = enabled.strip().lower()
-        if word not in _TRUE_WORDS | _FALSE_WORDS:
-            raise ConfigError(f"{where['enabled']}: expected true or false, not {enabled!r}")
-        enabled = word in _TRUE_WORDS
-    if not isinstance(enabled, bool):
-        raise ConfigError(f"{where['enabled']}: expected true or false, not {enabled!r}")
+    try:
+        enabled = _boolean(enabled)
+    except ValueError:
+        raise ConfigError(f"{where['enabled']}: expected true or false, not {enabled!r}") from None
     if not isinstance(team_xmlid, str) or "." not in team_xmlid.strip():
         raise ConfigError(
             f"{where['team_xmlid']}: expected an xmlid like 'helpdesk.support_team', "
@@ -458,14 +466,6 @@ def _rules_settings(
             )
         priority_map = {str(k).strip().lower(): str(v).strip() for k, v in priority_map.items()}
     return RulesSettings(enabled=enabled, team_xmlid=team_xmlid.strip(), priority_map=priority_map)
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
-        return value.strip().lower() in _TRUE_WORDS
-    raise ValueError(f"expected true or false, not {value!r}")
 
 
 def _parse(key: str, raw: Any, where: str) -> Any:
